@@ -1,0 +1,18 @@
+// The cohost command line: one binary, one subcommand per role.
+#include <CLI/CLI.hpp>
+
+#include "cli/make_model_command.h"
+#include "cli/runner_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"cohost: serve many LLMs on shared accelerators (llama.cpp underneath)"};
+  app.require_subcommand(1);
+  cohost::cli::AddRunnerCommand(app);
+  cohost::cli::AddMakeModelCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

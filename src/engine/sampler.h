@@ -1,0 +1,27 @@
+// A llama.cpp sampler chain built from SamplingParams. Owned by one sequence (slot).
+#pragma once
+
+#include <memory>
+
+#include "engine/generation.h"
+
+struct llama_sampler;
+struct llama_context;
+
+namespace cohost::engine {
+
+class Sampler {
+ public:
+  Sampler(const Model& model, const SamplingParams& params);
+  ~Sampler();
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  // Samples (and accepts) a token from output `idx` of the last decode of `ctx`.
+  Token Sample(llama_context* ctx, int idx);
+
+ private:
+  llama_sampler* chain_;
+};
+
+}  // namespace cohost::engine

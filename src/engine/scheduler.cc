@@ -1,0 +1,403 @@
+#include "engine/scheduler.h"
+
+#include <llama.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/log.h"
+#include "engine/batch_planner.h"
+#include "engine/llama_runtime.h"
+#include "engine/sampler.h"
+#include "engine/text_assembler.h"
+
+namespace cohost::engine {
+namespace {
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Status ValidateOptions(const SchedulerOptions& o) {
+  if (o.parallel < 1 || o.parallel > 256) return InvalidArgument("parallel", "must be 1..256");
+  if (o.context < 16) return InvalidArgument("context", "must be at least 16 tokens");
+  if (o.batch < o.parallel)
+    return InvalidArgument("batch", "must be at least parallel (" + std::to_string(o.parallel) + ")");
+  if (o.ubatch < 1 || o.ubatch > o.batch) return InvalidArgument("ubatch", "must be 1..batch");
+  if (o.max_queue < 0) return InvalidArgument("max_queue", "must not be negative");
+  if (o.threads < 0) return InvalidArgument("threads", "must not be negative");
+  if (o.max_prefill_chunk < 0) return InvalidArgument("max_prefill_chunk", "must not be negative");
+  return Status::Ok();
+}
+
+void AddToBatch(llama_batch& b, Token token, int pos, int seq, bool logits) {
+  b.token[b.n_tokens] = token;
+  b.pos[b.n_tokens] = pos;
+  b.n_seq_id[b.n_tokens] = 1;
+  b.seq_id[b.n_tokens][0] = seq;
+  b.logits[b.n_tokens] = logits;
+  b.n_tokens++;
+}
+
+}  // namespace
+
+const char* FinishReasonName(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kError: return "error";
+  }
+  return "stop";
+}
+
+struct Scheduler::Batch {
+  explicit Batch(int n) : b(llama_batch_init(n, 0, 1)) {}
+  ~Batch() { llama_batch_free(b); }
+  llama_batch b;
+};
+
+struct Scheduler::Slot {
+  int index = 0;
+  bool active = false;
+  uint64_t id = 0;
+  GenerationRequest request;
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<TextAssembler> text;
+  int prompt_pos = 0;  // prompt tokens decoded so far
+  int n_past = 0;      // KV positions used
+  bool decoding = false;
+  Token pending = 0;   // sampled, not yet decoded
+  int completion_tokens = 0;
+  uint64_t admitted_seq = 0;
+  int64_t submitted_us = 0, admitted_us = 0, first_token_us = 0;
+};
+
+Scheduler::Scheduler(const Model& model, SchedulerOptions options)
+    : model_(model), options_(options) {}
+
+StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Model& model, SchedulerOptions options) {
+  RETURN_IF_ERROR(ValidateOptions(options));
+  if (options.threads == 0) options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (options.max_prefill_chunk == 0) options.max_prefill_chunk = options.batch;
+  std::unique_ptr<Scheduler> s(new Scheduler(model, options));
+
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(options.context * options.parallel);
+  cp.n_seq_max = static_cast<uint32_t>(options.parallel);
+  cp.kv_unified = false;  // each slot owns `context` cells; no slot can starve another
+  cp.n_batch = static_cast<uint32_t>(options.batch);
+  cp.n_ubatch = static_cast<uint32_t>(options.ubatch);
+  cp.n_threads = options.threads;
+  cp.n_threads_batch = options.threads;
+  cp.no_perf = true;
+  if (options.flash_attention) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+  TakeLlamaErrors();
+  s->ctx_ = llama_init_from_model(model.raw(), cp);
+  if (!s->ctx_) {
+    std::string why = TakeLlamaErrors();
+    return Status(StatusCode::kResourceExhausted,
+                  "could not create a llama.cpp context for " + std::to_string(options.parallel) +
+                      " slots of " + std::to_string(options.context) + " tokens" +
+                      (why.empty() ? "" : ": " + why));
+  }
+  s->slot_context_ = std::min<int>(options.context, static_cast<int>(llama_n_ctx_seq(s->ctx_)));
+  for (int i = 0; i < options.parallel; ++i) {
+    s->slots_.push_back(std::make_unique<Slot>());
+    s->slots_.back()->index = i;
+  }
+  s->batch_ = std::make_unique<Batch>(options.batch);
+  s->stats_.slots_total = options.parallel;
+  return s;
+}
+
+Scheduler::~Scheduler() {
+  Stop();
+  slots_.clear();
+  batch_.reset();
+  if (ctx_) llama_free(ctx_);
+}
+
+void Scheduler::Start() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Scheduler::Stop() {
+  std::deque<Queued> orphans;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+    if (!started_) orphans.swap(queue_);
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  for (Queued& q : orphans) {
+    GenerationEvent e;
+    e.kind = GenerationEvent::Kind::kFinished;
+    e.finish = FinishReason::kCancelled;
+    e.prompt_tokens = static_cast<int>(q.request.prompt.size());
+    q.request.on_event(e);
+  }
+}
+
+StatusOr<uint64_t> Scheduler::Submit(GenerationRequest request) {
+  const int n_prompt = static_cast<int>(request.prompt.size());
+  if (n_prompt == 0) return InvalidArgument("prompt", "is empty");
+  if (n_prompt >= slot_context_) {
+    return InvalidArgument("prompt", "has " + std::to_string(n_prompt) +
+                                         " tokens; the context holds " +
+                                         std::to_string(slot_context_) +
+                                         " (prompt plus at least one generated token)");
+  }
+  if (request.max_tokens < 1) return InvalidArgument("max_tokens", "must be at least 1");
+  if (n_prompt + request.max_tokens > slot_context_) {
+    return InvalidArgument("max_tokens", std::to_string(request.max_tokens) + " plus the prompt's " +
+                                             std::to_string(n_prompt) +
+                                             " tokens exceeds the context of " +
+                                             std::to_string(slot_context_) + "; at most " +
+                                             std::to_string(slot_context_ - n_prompt) + " allowed");
+  }
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return Unavailable("the scheduler is stopping");
+    const int free_slots = options_.parallel - active_slots_;
+    if (static_cast<int>(queue_.size()) >= options_.max_queue + free_slots) {
+      return Status(StatusCode::kResourceExhausted,
+                    "all " + std::to_string(options_.parallel) + " slots are busy and the queue of " +
+                        std::to_string(options_.max_queue) + " is full");
+    }
+    id = next_id_++;
+    queue_.push_back(Queued{id, std::move(request), NowUs()});
+    stats_.queue_length = static_cast<int>(queue_.size());
+  }
+  cv_.notify_one();
+  return id;
+}
+
+void Scheduler::Cancel(uint64_t id) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    cancels_.push_back(id);
+  }
+  cv_.notify_one();
+}
+
+SchedulerStats Scheduler::GetStats() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return stats_;
+}
+
+bool Scheduler::WaitForWork() {
+  std::vector<uint64_t> cancels;
+  std::vector<Queued> cancelled_queued;
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [this] {
+      return stopping_ || !cancels_.empty() || active_slots_ > 0 ||
+             (!queue_.empty() && active_slots_ < options_.parallel);
+    });
+    if (stopping_) return false;
+    cancels.swap(cancels_);
+    for (uint64_t id : cancels) {
+      auto it = std::find_if(queue_.begin(), queue_.end(), [id](const Queued& q) { return q.id == id; });
+      if (it != queue_.end()) {
+        cancelled_queued.push_back(std::move(*it));
+        queue_.erase(it);
+      }
+    }
+    while (!queue_.empty() && active_slots_ < options_.parallel) {
+      admitted_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      ++active_slots_;
+    }
+    stats_.queue_length = static_cast<int>(queue_.size());
+  }
+  for (Queued& q : cancelled_queued) {
+    GenerationEvent e;
+    e.kind = GenerationEvent::Kind::kFinished;
+    e.finish = FinishReason::kCancelled;
+    e.prompt_tokens = static_cast<int>(q.request.prompt.size());
+    q.request.on_event(e);
+  }
+  for (Queued& q : admitted_) Admit(std::move(q));
+  admitted_.clear();
+  for (uint64_t id : cancels) {
+    for (auto& slot : slots_) {
+      if (slot->active && slot->id == id) Finish(*slot, FinishReason::kCancelled);
+    }
+  }
+  return true;
+}
+
+void Scheduler::Admit(Queued&& q) {
+  auto it = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->active; });
+  Slot& s = **it;  // WaitForWork admits only while a slot is free
+  s.active = true;
+  s.id = q.id;
+  s.request = std::move(q.request);
+  s.sampler = std::make_unique<Sampler>(model_, s.request.sampling);
+  s.text = std::make_unique<TextAssembler>(s.request.stop);
+  s.prompt_pos = 0;
+  s.n_past = 0;
+  s.decoding = false;
+  s.completion_tokens = 0;
+  s.admitted_seq = admissions_++;
+  s.submitted_us = q.submitted_us;
+  s.admitted_us = NowUs();
+  s.first_token_us = 0;
+}
+
+void Scheduler::Loop() {
+  while (WaitForWork()) {
+    Step();
+    PublishStats();
+  }
+  for (auto& slot : slots_) {
+    if (slot->active) Finish(*slot, FinishReason::kCancelled);
+  }
+  std::deque<Queued> rest;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    rest.swap(queue_);
+  }
+  for (Queued& q : rest) {
+    GenerationEvent e;
+    e.kind = GenerationEvent::Kind::kFinished;
+    e.finish = FinishReason::kCancelled;
+    e.prompt_tokens = static_cast<int>(q.request.prompt.size());
+    q.request.on_event(e);
+  }
+  PublishStats();
+}
+
+void Scheduler::Step() {
+  std::vector<SlotView> views;
+  for (auto& s : slots_) {
+    if (!s->active) continue;
+    views.push_back({s->index, s->decoding,
+                     static_cast<int>(s->request.prompt.size()) - s->prompt_pos, s->admitted_seq});
+  }
+  BatchPlan plan = PlanBatch(views, options_.batch, options_.max_prefill_chunk);
+  if (plan.work.empty()) return;
+
+  llama_batch& batch = batch_->b;  // rebuilt each step; sized for options_.batch tokens
+  batch.n_tokens = 0;
+  std::vector<std::pair<Slot*, int>> outputs;  // slot, index of its logits in the batch
+  for (const PlannedWork& w : plan.work) {
+    Slot& s = *slots_[static_cast<size_t>(w.slot)];
+    if (s.decoding) {
+      AddToBatch(batch, s.pending, s.n_past, s.index, true);
+      outputs.emplace_back(&s, batch.n_tokens - 1);
+      continue;
+    }
+    for (int k = 0; k < w.n_tokens; ++k) {
+      bool logits = w.wants_logits && k == w.n_tokens - 1;
+      AddToBatch(batch, s.request.prompt[static_cast<size_t>(s.prompt_pos + k)], s.n_past + k,
+                 s.index, logits);
+      if (logits) outputs.emplace_back(&s, batch.n_tokens - 1);
+    }
+  }
+
+  const int rc = llama_decode(ctx_, batch);
+  ++decode_steps_;
+  if (rc != 0) {
+    Status err = Internal("llama_decode failed with code " + std::to_string(rc) + ": " + TakeLlamaErrors());
+    log::Error("decode failed", {{"code", rc}, {"tokens", batch.n_tokens}});
+    for (const PlannedWork& w : plan.work) Finish(*slots_[static_cast<size_t>(w.slot)], FinishReason::kError, err);
+    return;
+  }
+  for (const PlannedWork& w : plan.work) {
+    Slot& s = *slots_[static_cast<size_t>(w.slot)];
+    if (s.decoding) {
+      s.n_past += 1;
+      s.decoding = false;
+    } else {
+      s.prompt_pos += w.n_tokens;
+      s.n_past += w.n_tokens;
+    }
+  }
+  for (auto [slot, idx] : outputs) HandleToken(*slot, slot->sampler->Sample(ctx_, idx));
+}
+
+void Scheduler::HandleToken(Slot& s, Token token) {
+  if (s.first_token_us == 0) s.first_token_us = NowUs();
+  if (!s.request.sampling.ignore_eos && model_.IsEndOfGeneration(token)) {
+    Finish(s, FinishReason::kStop);
+    return;
+  }
+  ++s.completion_tokens;
+  ++tokens_generated_;
+  std::string text = s.text->Push(model_.TokenPiece(token));
+  if (!text.empty()) {
+    GenerationEvent e;
+    e.text = std::move(text);
+    s.request.on_event(e);
+  }
+  if (s.text->stopped()) {
+    Finish(s, FinishReason::kStop);
+  } else if (s.completion_tokens >= s.request.max_tokens || s.n_past >= slot_context_) {
+    Finish(s, FinishReason::kLength);
+  } else {
+    s.decoding = true;
+    s.pending = token;
+  }
+}
+
+void Scheduler::Finish(Slot& s, FinishReason reason, Status error) {
+  if (reason == FinishReason::kStop || reason == FinishReason::kLength) {
+    std::string rest = s.text->Flush();
+    if (!rest.empty()) {
+      GenerationEvent e;
+      e.text = std::move(rest);
+      s.request.on_event(e);
+    }
+  }
+  const int64_t now = NowUs();
+  GenerationEvent e;
+  e.kind = GenerationEvent::Kind::kFinished;
+  e.finish = reason;
+  e.error = std::move(error);
+  e.prompt_tokens = static_cast<int>(s.request.prompt.size());
+  e.completion_tokens = s.completion_tokens;
+  e.queue_ms = static_cast<double>(s.admitted_us - s.submitted_us) / 1000.0;
+  if (s.first_token_us) {
+    e.prompt_ms = static_cast<double>(s.first_token_us - s.admitted_us) / 1000.0;
+    e.generation_ms = static_cast<double>(now - s.first_token_us) / 1000.0;
+  }
+  llama_memory_seq_rm(llama_get_memory(ctx_), s.index, -1, -1);
+  EventCallback callback = std::move(s.request.on_event);
+  s.active = false;
+  s.request = GenerationRequest();
+  s.sampler.reset();
+  s.text.reset();
+  ++requests_finished_;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    --active_slots_;
+  }
+  callback(e);
+}
+
+void Scheduler::PublishStats() {
+  SchedulerStats st;
+  st.slots_total = options_.parallel;
+  for (auto& s : slots_) {
+    if (!s->active) continue;
+    ++st.slots_busy;
+    st.kv_cells_used += s->n_past;
+  }
+  st.requests_finished = requests_finished_;
+  st.tokens_generated = tokens_generated_;
+  st.decode_steps = decode_steps_;
+  std::lock_guard<std::mutex> l(mu_);
+  st.queue_length = static_cast<int>(queue_.size());
+  stats_ = st;
+}
+
+}  // namespace cohost::engine

@@ -1,0 +1,116 @@
+// HttpServer: an HTTP/1.1 server on Boost.Beast with C++20 coroutines, over TCP or a Unix socket.
+//
+// Each connection is one coroutine on its own strand, so thousands of idle or streaming clients
+// need no thread each. A handler is a coroutine that answers one Exchange: a whole response, or a
+// Server-Sent Events stream written as chunks. Requests larger than the body limit are answered
+// 413 without reading the body; malformed requests get 400; a handler that throws gets 500.
+//
+// Threads: Run() drives the io_context on `threads` threads and returns after Stop().
+// Stop() may be called from any thread (or a signal handler thread).
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace cohost::net {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using Socket = asio::generic::stream_protocol::socket;
+using Request = http::request<http::string_body>;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Formats an error body: {"error": {"message", "type", "param", "code"}} (OpenAI's shape).
+std::string ErrorBody(std::string_view message, std::string_view type, std::string_view param = {},
+                      std::string_view code = {});
+
+// One request and its response. Not thread-safe: used by the connection's coroutine only.
+class Exchange {
+ public:
+  Exchange(Socket& socket, Request request) : socket_(socket), request_(std::move(request)) {}
+
+  const Request& request() const { return request_; }
+  asio::any_io_executor executor() { return socket_.get_executor(); }
+  bool responded() const { return responded_; }
+
+  // Sends a whole response. Never throws for a client that has gone away.
+  asio::awaitable<void> Respond(http::status status, std::string body,
+                                std::string_view content_type = "application/json",
+                                const Headers& extra = {});
+  // Sends an error response with ErrorBody().
+  asio::awaitable<void> RespondError(http::status status, const Status& error,
+                                     const Headers& extra = {});
+
+  // Server-Sent Events: StartEventStream() sends the headers; SendEvent() one "data:" event.
+  // Both return false once the client is gone.
+  asio::awaitable<bool> StartEventStream();
+  asio::awaitable<bool> SendEvent(std::string_view data);
+  asio::awaitable<void> EndEventStream();
+
+  // Completes when the client closes its end of the connection. Meant for `||` with the work of
+  // the request, so that a disconnect cancels the work. Never completes if the client sends more
+  // data instead (a pipelined request).
+  asio::awaitable<void> WaitForDisconnect();
+
+  bool keep_alive() const { return keep_alive_; }
+
+ private:
+  Socket& socket_;
+  Request request_;
+  bool responded_ = false;
+  bool keep_alive_ = true;
+};
+
+using Handler = std::function<asio::awaitable<void>(Exchange&)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // TCP address to listen on
+  int port = 0;                    // 0 picks a free port (see HttpServer::port())
+  std::string unix_socket;         // when set, listen here instead of TCP
+  size_t max_body_bytes = 1 << 20; // larger request bodies get 413
+  int threads = 1;                 // io threads
+};
+
+class HttpServer {
+ public:
+  // Binds and listens. Errors: kUnavailable when the address cannot be bound (named).
+  static StatusOr<std::unique_ptr<HttpServer>> Create(const ServerOptions& options, Handler handler);
+  ~HttpServer();
+
+  // The bound TCP port (0 for a Unix socket).
+  int port() const { return port_; }
+  std::string address() const;
+  asio::io_context& io_context() { return ioc_; }
+
+  // Accepts and serves until Stop(). Blocks the calling thread (plus threads-1 more).
+  void Run();
+  void Stop();
+
+ private:
+  HttpServer(const ServerOptions& options, Handler handler);
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Serve(Socket socket);
+
+  ServerOptions options_;
+  Handler handler_;
+  asio::io_context ioc_;
+  asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
+  int port_ = 0;
+  bool is_tcp_ = true;
+};
+
+}  // namespace cohost::net
+
+namespace cohost::net {
+// The HTTP status for an error: 400 invalid/unimplemented, 404 not found, 409 exists,
+// 413 too large, 503 exhausted/unavailable, 504 deadline, 500 otherwise.
+http::status HttpStatusFor(const Status& status);
+}  // namespace cohost::net
