@@ -35,6 +35,12 @@ options=(
   -DGGML_NATIVE=ON
   -DGGML_CUDA="$cuda"
 )
+# ggml's AMX kernels (used for quantized weights when -march=native finds AMX) crash with SIGSEGV
+# on the virtual Sapphire Rapids CPUs of our development machines; COHOST_LLAMA_AMX=ON keeps them.
+if [[ "${COHOST_LLAMA_AMX:-OFF}" != "ON" ]]; then
+  options+=("-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+            "-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
+fi
 if [[ "$cuda" == "ON" ]]; then
   options+=(-DCMAKE_CUDA_ARCHITECTURES="$cuda_archs")
 fi
