@@ -1,0 +1,131 @@
+// Placement: which devices one copy of an inference component goes on.
+//
+// Pure: a function of a snapshot of the node (its devices and what is already reserved on them) and
+// the copy's requirements. No I/O, no clock, no threads; the live control plane and the simulator
+// call the same code. All amounts are integers (MiB, thousandths of an accelerator, thousandths of
+// a core), so sums never drift and apply/release round-trip exactly.
+//
+// Rules:
+//   - Never over-commit: on every device, reserved memory <= total memory and the reserved
+//     accelerator shares sum to at most one whole device (1000 milli); on the node, reserved CPU
+//     <= its cores.
+//   - A copy with accelerators in (0, 1] takes that share of one accelerator device and
+//     `memory_mib` on it. A copy with k > 1 accelerators takes k whole devices with no other copy
+//     on them and `memory_mib` on each, all from one link group when some group can hold it.
+//   - A CPU-only copy (accelerators 0) takes `memory_mib` on a host device (kind kCpu, id "cpu")
+//     when the snapshot has one; without one, it reserves CPU cores only.
+//   - Every copy reserves its CPU cores on the node.
+//   - Among devices that fit, binpack picks the fullest (least free accelerator share, then least
+//     free memory); spread picks the emptiest (most free share, then most free memory). Ties go to
+//     the device earlier in the snapshot, so results are deterministic.
+//   - Placement is exact: when it refuses, no choice of devices would have fit.
+//
+// Thread safety: free functions over values; call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/requirements.h"
+#include "core/status.h"
+
+namespace cohost::policy {
+
+// One device as placement sees it: capacity and what is reserved on it now.
+struct DeviceLoad {
+  std::string id;
+  DeviceKind kind = DeviceKind::kVirtual;
+  std::string link_group;        // empty: in no group
+  int64_t memory_mib = 0;        // total
+  int64_t memory_used_mib = 0;   // reserved by copies (or otherwise unavailable)
+  int64_t share_used_milli = 0;  // accelerator share reserved, 0..1000; always 0 for kCpu
+
+  int64_t memory_free_mib() const;   // total - used, never below 0
+  int64_t share_free_milli() const;  // 1000 - used, never below 0; 0 for kCpu
+};
+
+// A node at one moment: its devices and CPU, and what is reserved.
+struct NodeSnapshot {
+  std::vector<DeviceLoad> devices;
+  int64_t cpu_milli = 0;       // cores copies may reserve, in thousandths
+  int64_t cpu_used_milli = 0;  // reserved by copies
+
+  int64_t cpu_free_milli() const;  // never below 0
+  // The device with that id, or nullptr; valid while `devices` is not resized.
+  const DeviceLoad* Find(std::string_view id) const;
+  DeviceLoad* Find(std::string_view id);
+};
+
+// An empty snapshot (nothing reserved) of an inventory's devices and cores.
+NodeSnapshot SnapshotFromInventory(const DeviceInventory& inventory);
+
+// What a placed copy holds on one device.
+struct DeviceReservation {
+  std::string device_id;
+  int64_t memory_mib = 0;
+  int64_t share_milli = 0;  // 0 on the host device
+
+  bool operator==(const DeviceReservation&) const = default;
+};
+
+// Where a copy goes: its devices (none, for a CPU-only copy on a snapshot without a host device)
+// and its CPU cores.
+struct Assignment {
+  std::vector<DeviceReservation> devices;
+  int64_t cpu_milli = 0;
+
+  std::vector<std::string> device_ids() const;
+  bool operator==(const Assignment&) const = default;
+};
+
+// The resource a refused copy is short of.
+enum class PlacementResource {
+  kDeviceCount,       // the node has fewer devices of the needed kind than the copy needs, at all
+  kAcceleratorShare,  // too few devices with enough free share (for k > 1: wholly unused devices)
+  kMemory,            // devices with the share exist, but too few with enough free memory
+  kCpu,               // the node's free CPU cores
+};
+
+// "device_count", "accelerator_share", "memory", "cpu".
+const char* PlacementResourceName(PlacementResource resource);
+
+// Why a copy does not fit, for callers (events, the API, the autoscaler) to act on.
+// Units: kDeviceCount devices; kAcceleratorShare milli-accelerators (for k > 1 whole devices it
+// counts the missing devices in thousandths, so 1000 = one device); kMemory MiB; kCpu milli-cores.
+struct PlacementRefusal {
+  PlacementResource resource = PlacementResource::kMemory;
+  int64_t needed = 0;     // what the copy needs of the resource (per device for share and memory)
+  int64_t available = 0;  // the best the node offers now
+  int64_t missing = 0;    // needed - available: > 0
+  // The devices the shortfall is on: those of the needed kind that lack the resource (empty for
+  // kCpu, which is node-wide).
+  std::vector<std::string> devices;
+  // A readable sentence naming the resource, the amounts and the devices.
+  std::string message;
+
+  // ResourceExhausted carrying `message`.
+  Status ToStatus() const;
+};
+
+// Places one copy. Returns the assignment, or:
+//   - InvalidArgument when `requirements` fail Validate() (naming the "compute.*" field) or the
+//     snapshot has two devices with one id ("snapshot.devices[i].id");
+//   - ResourceExhausted when the copy does not fit now; then *refusal, if not null, is filled in
+//     (its message is the status's message). *refusal is untouched on success or InvalidArgument.
+// The snapshot is not modified: call ApplyAssignment to reserve what was returned.
+StatusOr<Assignment> PlaceCopy(const NodeSnapshot& snapshot, const Requirements& requirements,
+                               PlacementStrategy strategy, PlacementRefusal* refusal = nullptr);
+
+// Reserves `assignment` in *snapshot (so several copies can be placed in sequence). All or
+// nothing: NotFound when a device id is not in the snapshot; FailedPrecondition, leaving the
+// snapshot unchanged, when it would over-commit a device or the CPU (a stale assignment).
+Status ApplyAssignment(const Assignment& assignment, NodeSnapshot* snapshot);
+
+// Returns what `assignment` reserved. All or nothing: NotFound for an unknown device id;
+// FailedPrecondition, leaving the snapshot unchanged, when the snapshot holds less than the
+// assignment on some device or CPU (it was never applied, or was released twice).
+Status ReleaseAssignment(const Assignment& assignment, NodeSnapshot* snapshot);
+
+}  // namespace cohost::policy
