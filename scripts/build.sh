@@ -6,12 +6,14 @@ cd "$(dirname "$0")/.."
 
 build_dir="${COHOST_BUILD_DIR:-build}"
 llama_build="$(scripts/llama_cpp.sh)"
+mkdir -p "$build_dir"
 
 if [[ ! -f "$build_dir/build.ninja" ]] ||
    ! grep -q "COHOST_LLAMA_BUILD_DIR:PATH=$llama_build\$" "$build_dir/CMakeCache.txt" 2>/dev/null; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCOHOST_LLAMA_BUILD_DIR="$llama_build" >"$build_dir.configure.log" 2>&1 ||
-    { cat "$build_dir.configure.log" >&2; exit 1; }
+    -DCOHOST_LLAMA_BUILD_DIR="$llama_build" >"$build_dir/configure.log" 2>&1 ||
+    { cat "$build_dir/configure.log" >&2; exit 1; }
 fi
-ninja -C "$build_dir" >"$build_dir.log" 2>&1 || { grep -E "error|FAILED" -A5 "$build_dir.log" | head -80 >&2; exit 1; }
+ninja -C "$build_dir" >"$build_dir/ninja.log" 2>&1 ||
+  { grep -E "error|FAILED" -A5 "$build_dir/ninja.log" | head -80 >&2; exit 1; }
 echo "$build_dir/bin/cohost"
