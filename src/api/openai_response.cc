@@ -79,14 +79,14 @@ std::string FinishChunk(const ResponseMeta& m, std::string_view finish_reason) {
   json body = Envelope(m, true);
   json payload = IsChat(m) ? json::object() : json("");
   body["choices"] = json::array({Choice(m, std::move(payload), finish_reason)});
-  return body.dump();
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string UsageChunk(const ResponseMeta& m, const Usage& usage) {
   json body = Envelope(m, true);
   body["choices"] = json::array();
   body["usage"] = UsageJson(usage);
-  return body.dump();
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string ModelListBody(const std::vector<std::string>& ids, int64_t created) {
@@ -94,7 +94,7 @@ std::string ModelListBody(const std::vector<std::string>& ids, int64_t created) 
   for (const std::string& id : ids) {
     data.push_back({{"id", id}, {"object", "model"}, {"created", created}, {"owned_by", "cohost"}});
   }
-  return json({{"object", "list"}, {"data", data}}).dump();
+  return json({{"object", "list"}, {"data", data}}).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace cohost::api

@@ -162,13 +162,9 @@ TEST(OpenAiResponseTest, InvalidUtf8TextDoesNotThrow) {
   }
 }
 
-// BUG: FinishChunk, UsageChunk and ModelListBody call json::dump() with the default strict error
-// handler, unlike CompletionBody/TextChunk/RoleChunk, so a model id that is not valid UTF-8 throws
-// nlohmann::json::type_error (316). The runner names its model after the file stem by default
-// (runner_main.cc), and Linux file names are arbitrary bytes, so GET /v1/models and the last chunk
-// of every stream would throw for a file such as "mod\xE8le.gguf". Enable once they all use
-// error_handler_t::replace.
-TEST(OpenAiResponseTest, DISABLED_InvalidUtf8ModelNameDoesNotThrow) {
+// The runner names its model after the file stem by default, and Linux file names are arbitrary
+// bytes: every builder must survive a model id that is not valid UTF-8.
+TEST(OpenAiResponseTest, InvalidUtf8ModelNameDoesNotThrow) {
   ResponseMeta m = Meta(RequestKind::kChat);
   m.model = "mod\xE8le";  // Latin-1, not UTF-8
   EXPECT_NO_THROW(json::parse(FinishChunk(m, "stop")));

@@ -25,7 +25,7 @@ struct ModelShape {
   Status Validate() const;
 };
 
-// Parses "20M", "1B", "500k", "60000000" into a parameter count.
+// Parses "20M", "1B", "1500k", "60000000" into a parameter count (1M to 100B).
 StatusOr<int64_t> ParseParamCount(std::string_view text);
 
 // A shape of about `params` parameters for a vocabulary of `n_vocab` tokens: width from a size

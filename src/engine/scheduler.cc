@@ -146,6 +146,7 @@ void Scheduler::Stop() {
 }
 
 StatusOr<uint64_t> Scheduler::Submit(GenerationRequest request) {
+  if (!request.on_event) return InvalidArgument("on_event", "is required");
   const int n_prompt = static_cast<int>(request.prompt.size());
   if (n_prompt == 0) return InvalidArgument("prompt", "is empty");
   if (n_prompt >= slot_context_) {

@@ -63,6 +63,7 @@ class Scheduler {
 
   void Start();
   // Stops the inference thread; every queued and running request finishes with kCancelled.
+  // (Before Start(), queued requests get that event on the calling thread.)
   void Stop();
 
   // Queues a request. On success returns its id; the callback will receive its events.

@@ -170,6 +170,7 @@ StatusOr<HttpResponse> HttpClient::SendStreaming(std::string_view method, std::s
 
 std::vector<std::string> TakeSseEvents(std::string& buffer) {
   std::vector<std::string> events;
+  std::erase(buffer, '\r');  // the SSE spec allows CRLF line ends
   size_t start = 0;
   for (;;) {
     size_t end = buffer.find("\n\n", start);

@@ -1,0 +1,94 @@
+// Endpoints and inference components: the desired state users declare (DESIGN.md, API shapes).
+//
+// Parsing is strict, as a control API should be: unknown fields, wrong types, names that are not
+// DNS-like, negative sizes and inconsistent copy bounds are refused with the field named
+// ("copies.max", "compute.accelerators", ...). Omitted fields take the defaults below.
+// Pure: no I/O. Thread safety: values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/requirements.h"
+#include "core/status.h"
+
+namespace cohost {
+
+enum class EndpointKind {
+  kShared,     // inference components share the endpoint's devices
+  kDedicated,  // one model owns the devices
+};
+
+enum class RoutingStrategy {
+  kLeastOutstanding,  // the copy with the fewest requests in flight (default)
+  kRandom,
+};
+
+struct Endpoint {
+  std::string name;
+  EndpointKind kind = EndpointKind::kShared;
+  RoutingStrategy routing = RoutingStrategy::kLeastOutstanding;
+};
+
+struct StartupParams {
+  int context_length = 2048;  // tokens per slot
+  int parallel = 4;           // slots per copy
+};
+
+struct CopyBounds {
+  int initial = 1;
+  int min = 0;
+  int max = 4;
+};
+
+enum class ScalingMetric {
+  kConcurrentRequestsPerCopy,  // default
+  kInvocationsPerCopyPerMinute,
+  kQueueDepth,
+};
+
+struct ScalingPolicy {
+  ScalingMetric metric = ScalingMetric::kConcurrentRequestsPerCopy;
+  double target = 4;
+  int scale_out_cooldown_s = 10;
+  int scale_in_cooldown_s = 120;
+  int scale_to_zero_after_s = 600;  // only with copies.min == 0
+};
+
+struct InferenceComponent {
+  std::string name;
+  std::string endpoint;
+  std::string model_uri;  // a file path or file:// URI for now
+  Requirements compute;
+  StartupParams startup;
+  CopyBounds copies;
+  ScalingPolicy scaling;
+  int priority = 50;  // 0..100; higher is more important (eviction)
+  PlacementStrategy placement = PlacementStrategy::kBinpack;
+};
+
+// OK when `name` is DNS-like: 1-63 characters of a-z, 0-9 and '-', starting with a letter and not
+// ending with '-'. Otherwise InvalidArgument naming `field`.
+Status ValidateName(std::string_view name, std::string_view field = "name");
+
+// Parse and validate. Errors name the field.
+StatusOr<Endpoint> ParseEndpoint(const nlohmann::json& body);
+StatusOr<InferenceComponent> ParseInferenceComponent(const nlohmann::json& body);
+
+// Applies a partial update (the fields present in `patch`) to `current`. Changing `name` or
+// `endpoint` is refused. Errors name the field.
+StatusOr<InferenceComponent> UpdateInferenceComponent(const InferenceComponent& current,
+                                                      const nlohmann::json& patch);
+
+// Full JSON forms (every field, defaults included), as the API returns them.
+nlohmann::json ToJson(const Endpoint& endpoint);
+nlohmann::json ToJson(const InferenceComponent& component);
+
+const char* EndpointKindName(EndpointKind kind);
+const char* RoutingStrategyName(RoutingStrategy routing);
+const char* ScalingMetricName(ScalingMetric metric);
+
+}  // namespace cohost

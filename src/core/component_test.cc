@@ -1,0 +1,111 @@
+#include "core/component.h"
+
+#include <gtest/gtest.h>
+
+namespace cohost {
+namespace {
+
+using json = nlohmann::json;
+
+json Example() {
+  return json::parse(R"({ "name": "codegen-inline", "endpoint": "main",
+    "model": { "uri": "s3://models/codegen-1b.gguf" },
+    "compute": { "accelerators": 0.5, "memory_mb": 6144, "cpu_cores": 2 },
+    "startup": { "context_length": 4096, "parallel": 8 },
+    "copies": { "initial": 1, "min": 0, "max": 4 },
+    "scaling": { "metric": "concurrent_requests_per_copy", "target": 6,
+                 "scale_out_cooldown_s": 10, "scale_in_cooldown_s": 120, "scale_to_zero_after_s": 600 },
+    "priority": 50 })");
+}
+
+TEST(ComponentTest, ParsesTheDesignExample) {
+  auto c = ParseInferenceComponent(Example());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->name, "codegen-inline");
+  EXPECT_DOUBLE_EQ(c->compute.accelerators, 0.5);
+  EXPECT_EQ(c->compute.memory_mib, 6144);
+  EXPECT_EQ(c->startup.parallel, 8);
+  EXPECT_EQ(c->copies.max, 4);
+  EXPECT_DOUBLE_EQ(c->scaling.target, 6);
+  EXPECT_EQ(c->placement, PlacementStrategy::kBinpack);
+  // Round trip through the full JSON form.
+  auto again = ParseInferenceComponent(ToJson(*c));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ToJson(*again), ToJson(*c));
+}
+
+TEST(ComponentTest, DefaultsForOmittedFields) {
+  auto c = ParseInferenceComponent(json::parse(R"({"name": "a", "endpoint": "main", "model": {"uri": "/m.gguf"}})"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->compute.accelerators, 0);
+  EXPECT_EQ(c->compute.memory_mib, 0);  // measured later
+  EXPECT_EQ(c->copies.initial, 1);
+  EXPECT_EQ(c->priority, 50);
+}
+
+struct Bad {
+  const char* patch;  // merged into Example()
+  const char* field;
+};
+
+TEST(ComponentTest, BadInputNamesTheField) {
+  const Bad cases[] = {
+      {R"({"name": "Codegen"})", "name"},
+      {R"({"name": "a_b"})", "name"},
+      {R"({"name": "-ab"})", "name"},
+      {R"({"name": "ab-"})", "name"},
+      {R"({"endpoint": ""})", "endpoint"},
+      {R"({"color": "red"})", "color"},
+      {R"({"compute": {"gpus": 1}})", "compute.gpus"},
+      {R"({"compute": {"memory_mb": -5}})", "compute.memory_mb"},
+      {R"({"compute": {"accelerators": -1}})", "compute.accelerators"},
+      {R"({"compute": {"accelerators": 1.5}})", "compute.accelerators"},
+      {R"({"startup": {"parallel": 0}})", "startup.parallel"},
+      {R"({"copies": {"min": 3, "max": 2, "initial": 2}})", "copies.min"},
+      {R"({"copies": {"initial": 9}})", "copies.initial"},
+      {R"({"scaling": {"metric": "gpu_util"}})", "scaling.metric"},
+      {R"({"scaling": {"target": 0}})", "scaling.target"},
+      {R"({"priority": 101})", "priority"},
+      {R"({"priority": "high"})", "priority"},
+      {R"({"placement": "random"})", "placement"},
+      {R"({"model": {"uri": ""}})", "model.uri"},
+      {R"({"model": "x.gguf"})", "model"},
+  };
+  for (const Bad& bad : cases) {
+    SCOPED_TRACE(bad.patch);
+    json body = Example();
+    body.merge_patch(json::parse(bad.patch));
+    auto c = ParseInferenceComponent(body);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(c.status().field(), bad.field) << c.status().ToString();
+  }
+}
+
+TEST(ComponentTest, UpdateAppliesOnlyPresentFields) {
+  auto c = ParseInferenceComponent(Example());
+  ASSERT_TRUE(c.ok());
+  auto u = UpdateInferenceComponent(*c, json::parse(R"({"copies": {"initial": 3}, "priority": 90})"));
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->copies.initial, 3);
+  EXPECT_EQ(u->copies.max, 4);
+  EXPECT_EQ(u->priority, 90);
+  EXPECT_EQ(u->startup.parallel, 8);
+  auto renamed = UpdateInferenceComponent(*c, json::parse(R"({"name": "other"})"));
+  EXPECT_EQ(renamed.status().field(), "name");
+  auto bounds = UpdateInferenceComponent(*c, json::parse(R"({"copies": {"max": 0}})"));
+  EXPECT_FALSE(bounds.ok());
+}
+
+TEST(ComponentTest, Endpoints) {
+  auto e = ParseEndpoint(json::parse(R"({"name": "main", "kind": "dedicated"})"));
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->kind, EndpointKind::kDedicated);
+  EXPECT_EQ(ToJson(*e)["routing"], "least_outstanding");
+  EXPECT_EQ(ParseEndpoint(json::parse(R"({"name": "main", "kind": "private"})")).status().field(), "kind");
+  EXPECT_EQ(ParseEndpoint(json::parse(R"({"name": "Main"})")).status().field(), "name");
+  EXPECT_EQ(ParseEndpoint(json::parse(R"({"name": "m", "extra": 1})")).status().field(), "extra");
+}
+
+}  // namespace
+}  // namespace cohost
