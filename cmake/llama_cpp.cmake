@@ -16,6 +16,8 @@ if(COHOST_LLAMA_SOURCE_DIR)
   add_subdirectory(${COHOST_LLAMA_SOURCE_DIR} ${CMAKE_BINARY_DIR}/llama.cpp EXCLUDE_FROM_ALL)
   add_library(cohost_llama INTERFACE)
   target_link_libraries(cohost_llama INTERFACE llama ggml)
+  # llama-ext.h (memory breakdowns) lives in llama.cpp's src/.
+  target_include_directories(cohost_llama SYSTEM INTERFACE ${COHOST_LLAMA_SOURCE_DIR}/src)
   add_library(cohost::llama ALIAS cohost_llama)
   set(COHOST_LLAMA_SRC ${COHOST_LLAMA_SOURCE_DIR})
   set(COHOST_LLAMA_BIN ${CMAKE_BINARY_DIR}/bin)
@@ -43,7 +45,7 @@ endforeach()
 find_package(OpenMP REQUIRED)
 add_library(cohost_llama INTERFACE)
 target_include_directories(cohost_llama SYSTEM INTERFACE
-  ${COHOST_LLAMA_SRC}/include ${COHOST_LLAMA_SRC}/ggml/include)
+  ${COHOST_LLAMA_SRC}/include ${COHOST_LLAMA_SRC}/ggml/include ${COHOST_LLAMA_SRC}/src)
 # The ggml libraries reference each other; a link group resolves the cycles.
 target_link_libraries(cohost_llama INTERFACE
   "-Wl,--start-group" ${_libs} "-Wl,--end-group" OpenMP::OpenMP_CXX Threads::Threads ${CMAKE_DL_LIBS})

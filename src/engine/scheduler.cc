@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "engine/batch_planner.h"
+#include "engine/context_params.h"
 #include "engine/llama_runtime.h"
 #include "engine/sampler.h"
 #include "engine/text_assembler.h"
@@ -20,7 +21,9 @@ int64_t NowUs() {
       .count();
 }
 
-Status ValidateOptions(const SchedulerOptions& o) {
+}  // namespace
+
+Status ValidateSchedulerOptions(const SchedulerOptions& o) {
   if (o.parallel < 1 || o.parallel > 256) return InvalidArgument("parallel", "must be 1..256");
   if (o.context < 16) return InvalidArgument("context", "must be at least 16 tokens");
   if (o.batch < o.parallel)
@@ -31,6 +34,8 @@ Status ValidateOptions(const SchedulerOptions& o) {
   if (o.max_prefill_chunk < 0) return InvalidArgument("max_prefill_chunk", "must not be negative");
   return Status::Ok();
 }
+
+namespace {
 
 void AddToBatch(llama_batch& b, Token token, int pos, int seq, bool logits) {
   b.token[b.n_tokens] = token;
@@ -79,21 +84,12 @@ Scheduler::Scheduler(const Model& model, SchedulerOptions options)
     : model_(model), options_(options) {}
 
 StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Model& model, SchedulerOptions options) {
-  RETURN_IF_ERROR(ValidateOptions(options));
+  RETURN_IF_ERROR(ValidateSchedulerOptions(options));
   if (options.threads == 0) options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (options.max_prefill_chunk == 0) options.max_prefill_chunk = options.batch;
   std::unique_ptr<Scheduler> s(new Scheduler(model, options));
 
-  llama_context_params cp = llama_context_default_params();
-  cp.n_ctx = static_cast<uint32_t>(options.context * options.parallel);
-  cp.n_seq_max = static_cast<uint32_t>(options.parallel);
-  cp.kv_unified = false;  // each slot owns `context` cells; no slot can starve another
-  cp.n_batch = static_cast<uint32_t>(options.batch);
-  cp.n_ubatch = static_cast<uint32_t>(options.ubatch);
-  cp.n_threads = options.threads;
-  cp.n_threads_batch = options.threads;
-  cp.no_perf = true;
-  if (options.flash_attention) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+  llama_context_params cp = MakeContextParams(options);
   TakeLlamaErrors();
   s->ctx_ = llama_init_from_model(model.raw(), cp);
   if (!s->ctx_) {

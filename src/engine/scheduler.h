@@ -43,6 +43,9 @@ struct SchedulerOptions {
   bool flash_attention = false;
 };
 
+// OK, or InvalidArgument naming the option that is out of range.
+Status ValidateSchedulerOptions(const SchedulerOptions& options);
+
 struct SchedulerStats {
   int slots_total = 0;
   int slots_busy = 0;

@@ -1,0 +1,19 @@
+#include "engine/context_params.h"
+
+namespace cohost::engine {
+
+llama_context_params MakeContextParams(const SchedulerOptions& options) {
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(options.context * options.parallel);
+  cp.n_seq_max = static_cast<uint32_t>(options.parallel);
+  cp.kv_unified = false;  // each slot owns `context` cells; no slot can starve another
+  cp.n_batch = static_cast<uint32_t>(options.batch);
+  cp.n_ubatch = static_cast<uint32_t>(options.ubatch);
+  cp.n_threads = options.threads;
+  cp.n_threads_batch = options.threads;
+  cp.no_perf = true;
+  if (options.flash_attention) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+  return cp;
+}
+
+}  // namespace cohost::engine
