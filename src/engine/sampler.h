@@ -22,6 +22,10 @@ class Sampler {
 
  private:
   llama_sampler* chain_;
+  // Plain greedy decoding (temperature 0, no penalties) reads the logits directly: building
+  // llama.cpp's candidate array over the whole vocabulary costs more than the argmax itself.
+  bool plain_greedy_ = false;
+  int n_vocab_ = 0;
 };
 
 }  // namespace cohost::engine
