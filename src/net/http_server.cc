@@ -86,6 +86,39 @@ asio::awaitable<void> Exchange::EndEventStream() {
   if (ec) keep_alive_ = false;
 }
 
+asio::awaitable<bool> Exchange::StartChunked(http::status status, std::string_view content_type,
+                                             const Headers& extra) {
+  http::response<http::empty_body> res{status, request_.version()};
+  res.set(http::field::server, "cohost");
+  res.set(http::field::content_type, content_type);
+  for (const auto& [k, v] : extra) res.set(k, v);
+  res.keep_alive(request_.keep_alive());
+  res.chunked(true);
+  responded_ = true;
+  keep_alive_ = res.keep_alive();
+  http::response_serializer<http::empty_body> sr{res};
+  auto [ec, n] = co_await http::async_write_header(socket_, sr, kNoThrow);
+  if (ec) keep_alive_ = false;
+  co_return !ClientGone(ec);
+}
+
+asio::awaitable<bool> Exchange::SendChunk(std::string_view raw) {
+  if (raw.empty()) co_return true;
+  auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk(asio::buffer(raw.data(), raw.size())),
+                                            kNoThrow);
+  if (ec) keep_alive_ = false;
+  co_return !ClientGone(ec);
+}
+
+asio::awaitable<void> Exchange::EndChunked(bool complete) {
+  if (!complete) {
+    keep_alive_ = false;
+    co_return;
+  }
+  auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk_last(), kNoThrow);
+  if (ec) keep_alive_ = false;
+}
+
 asio::awaitable<void> Exchange::WaitForDisconnect() {
   auto [ec] = co_await socket_.async_wait(Socket::wait_read, kNoThrow);
   if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);

@@ -55,6 +55,16 @@ class Exchange {
   asio::awaitable<bool> SendEvent(std::string_view data);
   asio::awaitable<void> EndEventStream();
 
+  // A raw chunked response, for relaying a body that arrives in pieces (the router forwarding a
+  // runner's stream). StartChunked() sends the headers; SendChunk() sends `raw` as one chunk (an
+  // empty piece sends nothing). Both return false once the client is gone. EndChunked() sends
+  // the last chunk; with complete = false it sends nothing and closes the connection after the
+  // handler returns, so the client sees a truncated body rather than a clean end.
+  asio::awaitable<bool> StartChunked(http::status status, std::string_view content_type,
+                                     const Headers& extra = {});
+  asio::awaitable<bool> SendChunk(std::string_view raw);
+  asio::awaitable<void> EndChunked(bool complete = true);
+
   // Completes when the client closes its end of the connection. Meant for `||` with the work of
   // the request, so that a disconnect cancels the work. Never completes if the client sends more
   // data instead (a pipelined request).
