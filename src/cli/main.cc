@@ -1,6 +1,7 @@
 // The cohost command line: one binary, one subcommand per role.
 #include <CLI/CLI.hpp>
 
+#include "cli/devices_command.h"
 #include "cli/make_model_command.h"
 #include "cli/runner_command.h"
 
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cohost::cli::AddRunnerCommand(app);
   cohost::cli::AddMakeModelCommand(app);
+  cohost::cli::AddDevicesCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
