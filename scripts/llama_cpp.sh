@@ -43,6 +43,8 @@ if [[ "${COHOST_LLAMA_AMX:-OFF}" != "ON" ]]; then
 fi
 if [[ "$cuda" == "ON" ]]; then
   options+=(-DCMAKE_CUDA_ARCHITECTURES="$cuda_archs")
+  # CUDA's default install puts nvcc outside PATH.
+  [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="$PATH:/usr/local/cuda/bin"
 fi
 
 log() { echo "llama_cpp.sh: $*" >&2; }
