@@ -1,0 +1,28 @@
+#include "agent/runner_command.h"
+
+namespace cohost::agent {
+
+StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& l) {
+  if (l.cohost_binary.empty()) return InvalidArgument("cohost_binary", "is empty");
+  if (l.model_path.empty()) return InvalidArgument("model_path", "is empty");
+  if (l.socket_path.empty()) return InvalidArgument("socket_path", "is empty");
+  if (l.context < 1) return InvalidArgument("context", "must be at least 1");
+  if (l.parallel < 1) return InvalidArgument("parallel", "must be at least 1");
+  if (l.threads < 0) return InvalidArgument("threads", "must be 0 (all cores) or more");
+  if (l.gpu_layers < -1) return InvalidArgument("gpu_layers", "must be -1 (all) or more");
+  std::vector<std::string> argv{l.cohost_binary,
+                                "runner",
+                                "--model", l.model_path,
+                                "--socket", l.socket_path,
+                                "--parallel", std::to_string(l.parallel),
+                                "--context", std::to_string(l.context),
+                                "--threads", std::to_string(l.threads),
+                                "--gpu-layers", std::to_string(l.gpu_layers)};
+  if (!l.alias.empty()) {
+    argv.push_back("--alias");
+    argv.push_back(l.alias);
+  }
+  return argv;
+}
+
+}  // namespace cohost::agent

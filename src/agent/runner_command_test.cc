@@ -1,0 +1,63 @@
+#include "agent/runner_command.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace cohost::agent {
+namespace {
+
+RunnerLaunch Launch() {
+  RunnerLaunch l;
+  l.cohost_binary = "/usr/bin/cohost";
+  l.model_path = "/models/a.gguf";
+  l.socket_path = "/run/cohost/copy-1.sock";
+  l.context = 4096;
+  l.parallel = 8;
+  l.threads = 2;
+  l.gpu_layers = 10;
+  return l;
+}
+
+TEST(RunnerCommandTest, BuildsTheFullCommandLine) {
+  RunnerLaunch l = Launch();
+  l.alias = "codegen";
+  auto argv = BuildRunnerArgv(l);
+  ASSERT_TRUE(argv.ok()) << argv.status().ToString();
+  EXPECT_EQ(*argv, (std::vector<std::string>{"/usr/bin/cohost", "runner", "--model", "/models/a.gguf",
+                                             "--socket", "/run/cohost/copy-1.sock", "--parallel", "8",
+                                             "--context", "4096", "--threads", "2", "--gpu-layers", "10",
+                                             "--alias", "codegen"}));
+}
+
+TEST(RunnerCommandTest, NoAliasLeavesTheRunnersDefault) {
+  auto argv = BuildRunnerArgv(Launch());
+  ASSERT_TRUE(argv.ok());
+  EXPECT_EQ(std::find(argv->begin(), argv->end(), "--alias"), argv->end());
+}
+
+TEST(RunnerCommandTest, RefusesMissingPathsAndBadSizesNamingTheField) {
+  struct Case {
+    void (*edit)(RunnerLaunch&);
+    const char* field;
+  } cases[] = {
+      {[](RunnerLaunch& l) { l.cohost_binary.clear(); }, "cohost_binary"},
+      {[](RunnerLaunch& l) { l.model_path.clear(); }, "model_path"},
+      {[](RunnerLaunch& l) { l.socket_path.clear(); }, "socket_path"},
+      {[](RunnerLaunch& l) { l.context = 0; }, "context"},
+      {[](RunnerLaunch& l) { l.parallel = 0; }, "parallel"},
+      {[](RunnerLaunch& l) { l.threads = -1; }, "threads"},
+      {[](RunnerLaunch& l) { l.gpu_layers = -2; }, "gpu_layers"},
+  };
+  for (const Case& c : cases) {
+    RunnerLaunch l = Launch();
+    c.edit(l);
+    auto argv = BuildRunnerArgv(l);
+    ASSERT_FALSE(argv.ok()) << c.field;
+    EXPECT_EQ(argv.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(argv.status().field(), c.field);
+  }
+}
+
+}  // namespace
+}  // namespace cohost::agent

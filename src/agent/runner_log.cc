@@ -1,0 +1,89 @@
+#include "agent/runner_log.h"
+
+namespace cohost::agent {
+namespace {
+
+// Reads a quoted value starting after the opening quote; advances `i` past the closing quote.
+std::string ReadQuoted(std::string_view s, size_t& i) {
+  std::string out;
+  while (i < s.size() && s[i] != '"') {
+    char c = s[i++];
+    if (c != '\\' || i >= s.size()) {
+      out += c;
+      continue;
+    }
+    char e = s[i++];
+    switch (e) {
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'x':
+        if (i + 2 <= s.size()) {
+          out += static_cast<char>(std::stoi(std::string(s.substr(i, 2)), nullptr, 16));
+          i += 2;
+        }
+        break;
+      default: out += e;  // \" and \\ (and anything unknown, verbatim)
+    }
+  }
+  if (i < s.size()) ++i;  // the closing quote
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ParseLogfmt(std::string_view s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    size_t start = i;
+    while (i < s.size() && s[i] != ' ' && s[i] != '=') ++i;
+    if (i >= s.size() || s[i] != '=') continue;  // a bare word: skip it
+    std::string key(s.substr(start, i - start));
+    ++i;
+    std::string value;
+    if (i < s.size() && s[i] == '"') {
+      ++i;
+      value = ReadQuoted(s, i);
+    } else {
+      size_t v = i;
+      while (i < s.size() && s[i] != ' ') ++i;
+      value = std::string(s.substr(v, i - v));
+    }
+    if (!key.empty()) out.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
+}
+
+std::optional<std::string> LastErrorInLog(std::string_view text) {
+  std::optional<std::string> found;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    size_t at = line.find("level=error");
+    if (at == std::string_view::npos) continue;
+    size_t after = at + std::string_view("level=error").size();
+    if ((at > 0 && line[at - 1] != ' ') || (after < line.size() && line[after] != ' ')) continue;
+    std::string msg, error, rest;
+    for (auto& [k, v] : ParseLogfmt(line.substr(at))) {
+      if (k == "msg") {
+        msg = v;
+      } else if (k == "error") {
+        error = v;
+      } else if (k != "level" && k != "component" && k != "ts") {
+        rest += (rest.empty() ? "" : " ") + k + "=" + v;
+      }
+    }
+    std::string m = msg;
+    if (!error.empty()) m += (m.empty() ? "" : ": ") + error;
+    if (!rest.empty()) m += (m.empty() ? "" : " ") + std::string("(") + rest + ")";
+    found = m.empty() ? std::string(line) : m;
+  }
+  return found;
+}
+
+}  // namespace cohost::agent
