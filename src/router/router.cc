@@ -148,8 +148,13 @@ awaitable<Attempt> TryCopy(net::Exchange& ex, Upstream& up, bool stream) {
     }
     ConnectionLease lease(up, std::move(c));
     std::string error = co_await SendRequest(lease.connection(), ex.request());
-    Attempt a = error.empty() ? (stream ? co_await RelayStream(ex, lease) : co_await RelayWhole(ex, lease))
-                              : Retry(error);
+    // (No co_await inside ?: — GCC 12 miscompiles it in coroutines.)
+    Attempt a = Retry(error);
+    if (error.empty() && stream) {
+      a = co_await RelayStream(ex, lease);
+    } else if (error.empty()) {
+      a = co_await RelayWhole(ex, lease);
+    }
     if (a.done || !reused || co_await Cancelled()) co_return a;
   }
   co_return Retry("unreachable");
