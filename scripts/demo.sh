@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: installs what it needs, builds, generates a demo model
-# (once) and serves it on http://127.0.0.1:${PORT:-8080} until Ctrl-C.
+# The main job on an embedded default: installs what it needs, builds, and runs `cohost serve`
+# with its state (SQLite), demo models and runner sockets under .cohost/. With no GPU it uses two
+# virtual accelerators. Serves http://127.0.0.1:${PORT:-8080} until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cohost="$(scripts/build.sh)"
-data_dir="${COHOST_DATA_DIR:-.cohost}"
-mkdir -p "$data_dir/models"
-model="$data_dir/models/demo-60m.gguf"
-[[ -f "$model" ]] || "$cohost" make-model --params 60M --output "$model"
 port="${PORT:-8080}"
 cat <<MSG
-Serving $model on http://127.0.0.1:$port (Ctrl-C stops). Try:
+Starting cohost serve on http://127.0.0.1:$port (Ctrl-C stops). The first start generates three
+demo models and one endpoint with three inference components. Then try:
+  curl -s http://127.0.0.1:$port/v1/models
   curl -s http://127.0.0.1:$port/v1/chat/completions \\
-    -d '{"model": "demo-60m", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 16}'
+    -d '{"model": "small-chat", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 16}'
+  curl -s http://127.0.0.1:$port/v1/inference-components/small-chat
+  curl -s http://127.0.0.1:$port/v1/devices
 MSG
-exec "$cohost" runner --model "$model" --port "$port" --parallel 8 --context 2048
+exec "$cohost" serve --port "$port" --data-dir "${COHOST_DATA_DIR:-.cohost}"

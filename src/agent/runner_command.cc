@@ -17,7 +17,8 @@ StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& l) {
                                 "--parallel", std::to_string(l.parallel),
                                 "--context", std::to_string(l.context),
                                 "--threads", std::to_string(l.threads),
-                                "--gpu-layers", std::to_string(l.gpu_layers)};
+                                "--gpu-layers", std::to_string(l.gpu_layers),
+                                "--exit-with-parent"};
   if (!l.alias.empty()) {
     argv.push_back("--alias");
     argv.push_back(l.alias);

@@ -27,6 +27,7 @@ TEST(RunnerCommandTest, BuildsTheFullCommandLine) {
   EXPECT_EQ(*argv, (std::vector<std::string>{"/usr/bin/cohost", "runner", "--model", "/models/a.gguf",
                                              "--socket", "/run/cohost/copy-1.sock", "--parallel", "8",
                                              "--context", "4096", "--threads", "2", "--gpu-layers", "10",
+                                             "--exit-with-parent",
                                              "--alias", "codegen"}));
 }
 

@@ -4,6 +4,7 @@
 #include "cli/devices_command.h"
 #include "cli/make_model_command.h"
 #include "cli/runner_command.h"
+#include "cli/serve_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"cohost: serve many LLMs on shared accelerators (llama.cpp underneath)"};
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   cohost::cli::AddRunnerCommand(app);
   cohost::cli::AddMakeModelCommand(app);
   cohost::cli::AddDevicesCommand(app);
+  cohost::cli::AddServeCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -30,6 +30,7 @@ void AddRunnerCommand(CLI::App& app) {
   cmd->add_flag("--flash-attn", o->scheduler.flash_attention, "use flash attention");
   cmd->add_flag("!--no-mmap", o->model.use_mmap, "read the model instead of mapping it");
   cmd->add_flag("--verbose,-v", o->verbose, "debug logs, and llama.cpp's own logging");
+  cmd->add_flag("--exit-with-parent", o->exit_with_parent, "exit when the parent process dies (used by cohost serve)");
   cmd->callback([o] {
     log::SetComponent("runner");
     if (o->verbose) log::SetLevel(log::Level::kDebug);

@@ -121,7 +121,12 @@ asio::awaitable<void> Exchange::EndChunked(bool complete) {
 
 asio::awaitable<void> Exchange::WaitForDisconnect() {
   auto [ec] = co_await socket_.async_wait(Socket::wait_read, kNoThrow);
-  if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
+  // The race this waits in may have been decided (and its cancellation emitted) just as the
+  // socket became readable; the cancellation state says so even when the wait itself completed.
+  auto state = co_await asio::this_coro::cancellation_state;
+  if (ec == asio::error::operation_aborted || state.cancelled() != asio::cancellation_type::none) {
+    throw boost::system::system_error(asio::error::operation_aborted);
+  }
   boost::system::error_code aec;
   if (ec || socket_.available(aec) == 0) {
     keep_alive_ = false;

@@ -1,5 +1,8 @@
 #include "runner/runner_main.h"
 
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 
@@ -9,6 +12,10 @@
 namespace cohost::runner {
 
 int RunRunner(RunnerOptions options) {
+  if (options.exit_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) return 1;  // the parent is already gone
+  }
   engine::InitLlamaRuntime(options.verbose);
   if (options.service.model_name.empty()) {
     options.service.model_name = std::filesystem::path(options.model.path).stem().string();

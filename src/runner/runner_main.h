@@ -16,6 +16,9 @@ struct RunnerOptions {
   net::ServerOptions server;
   RunnerServiceOptions service;  // model_name defaults to the file name without .gguf
   bool verbose = false;
+  // Exit when the parent process dies (set by the agent, so a killed `cohost serve` leaves no
+  // orphaned copies holding device memory).
+  bool exit_with_parent = false;
 };
 
 // Loads the model, then listens. Returns the process exit code: 1 when the model cannot be

@@ -1,0 +1,157 @@
+// `cohost serve` end to end: real runners on virtual devices, the control API, the router,
+// placement and refusal, scaling, and a restart (SIGKILL) that brings everything back.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "support/harness.h"
+
+namespace cohost::testing {
+namespace {
+
+class Serve {
+ public:
+  // `log_start`: where this server's lines begin in the (appended) log file.
+  Serve(const std::string& data_dir, const std::string& inventory, size_t log_start = 0)
+      : data_dir_(data_dir), log_start_(log_start) {
+    auto p = sys::Process::Spawn({{COHOST_BINARY, "serve", "--port", "0", "--data-dir", data_dir,
+                                   "--inventory", inventory, "--no-demo", "--threads-per-copy", "1"},
+                                  data_dir + "/serve.log"});
+    EXPECT_TRUE(p.ok());
+    process_ = std::make_unique<sys::Process>(std::move(*p));
+    static const std::regex kListening(R"(msg=listening .*port=(\d+))");
+    EXPECT_TRUE(WaitUntil([&] {
+      std::smatch m;
+      std::string log = Log();
+      std::string::const_iterator from = log.cbegin() + static_cast<long>(std::min(log_start_, log.size()));
+      if (std::regex_search(from, log.cend(), m, kListening)) {
+        port_ = std::stoi(m[1]);
+        return true;
+      }
+      return process_->TryWait().has_value();
+    })) << Log();
+  }
+  ~Serve() {
+    if (process_) {
+      process_->Signal(SIGTERM);
+      process_->WaitFor(std::chrono::seconds(30));
+    }
+  }
+  std::string Log() const { return ReadFile(data_dir_ + "/serve.log"); }
+  net::HttpClient Client() const {
+    net::Address a;
+    a.host = "127.0.0.1";
+    a.port = port_;
+    return net::HttpClient(a, std::chrono::seconds(60));
+  }
+  JsonResponse Call(const std::string& method, const std::string& target, const json& body = nullptr) {
+    auto c = Client();
+    auto r = c.Send(method, target, body.is_null() ? "" : body.dump());
+    JsonResponse out;
+    if (!r.ok()) return out;
+    out.status = r->status;
+    out.raw = r->body;
+    out.body = json::parse(r->body, nullptr, false);
+    return out;
+  }
+  int ReadyCopies(const std::string& component) {
+    JsonResponse r = Call("GET", "/v1/inference-components/" + component);
+    return r.status == 200 ? r.body["status"].value("ready_copies", 0) : -1;
+  }
+  void Kill() {
+    process_->Signal(SIGKILL);
+    process_->WaitFor(std::chrono::seconds(10));
+    process_.reset();
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string data_dir_;
+  std::unique_ptr<sys::Process> process_;
+  int port_ = 0;
+  size_t log_start_ = 0;
+};
+
+json ComponentSpec(const std::string& name, const std::string& model, double accel, int copies) {
+  return {{"name", name}, {"endpoint", "main"}, {"model", {{"uri", model}}},
+          {"compute", {{"accelerators", accel}, {"cpu_cores", 0.25}}},
+          {"startup", {{"context_length", 256}, {"parallel", 2}}},
+          {"copies", {{"initial", copies}, {"min", 0}, {"max", 4}}}};
+}
+
+TEST(ServeTest, ComponentsOnVirtualDevicesServeScaleAndSurviveARestart) {
+  TempDir dir;
+  std::string inventory = dir.File("inventory.json");
+  std::ofstream(inventory) << R"({"devices": [{"name": "vgpu0", "memory_mib": 4096, "link_group": "a"},
+                                              {"name": "vgpu1", "memory_mib": 4096, "link_group": "a"}],
+                                  "cpu_cores": 8})";
+  auto serve = std::make_unique<Serve>(dir.path(), inventory);
+  ASSERT_GT(serve->port(), 0) << serve->Log();
+
+  EXPECT_EQ(serve->Call("POST", "/v1/endpoints", {{"name", "main"}}).status, 201);
+  JsonResponse a = serve->Call("POST", "/v1/inference-components", ComponentSpec("alpha", SmallModel(), 0.5, 2));
+  ASSERT_EQ(a.status, 201) << a.raw;
+  EXPECT_GT(a.body["compute"]["memory_mb"].get<int>(), 0);  // measured by the dry run
+  JsonResponse b = serve->Call("POST", "/v1/inference-components", ComponentSpec("beta", SmallModel(), 1.0, 1));
+  ASSERT_EQ(b.status, 201) << b.raw;
+  // Too big for any device: refused at placement, reported in events, the rest serves on.
+  json huge = ComponentSpec("huge", SmallModel(), 1.0, 1);
+  huge["compute"]["memory_mb"] = 100000;
+  ASSERT_EQ(serve->Call("POST", "/v1/inference-components", huge).status, 201);
+
+  ASSERT_TRUE(WaitUntil([&] { return serve->ReadyCopies("alpha") == 2 && serve->ReadyCopies("beta") == 1; },
+                        std::chrono::seconds(60)))
+      << serve->Log();
+  JsonResponse devices = serve->Call("GET", "/v1/devices");
+  ASSERT_EQ(devices.status, 200);
+  double reserved = 0;
+  for (const auto& d : devices.body["devices"]) {
+    EXPECT_TRUE(d["virtual"].get<bool>() || d["id"] == "cpu");
+    reserved += d["reserved_accelerators"].get<double>();
+    EXPECT_LE(d["reserved_accelerators"].get<double>(), 1.0);
+  }
+  EXPECT_DOUBLE_EQ(reserved, 2.0);  // two half copies + one whole copy
+  ASSERT_TRUE(WaitUntil([&] {
+    JsonResponse ev = serve->Call("GET", "/v1/events?subject=huge");
+    return ev.raw.find("CopyUnplaced") != std::string::npos;
+  })) << serve->Call("GET", "/v1/events").raw;
+
+  // Requests route by model name.
+  auto c = serve->Client();
+  for (const char* model : {"alpha", "beta"}) {
+    JsonResponse r = PostJson(c, "/v1/chat/completions",
+                              {{"model", model}, {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                               {"max_tokens", 4}, {"ignore_eos", true}});
+    EXPECT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body["model"], model);
+  }
+  JsonResponse unknown = PostJson(c, "/v1/completions", {{"model", "gamma"}, {"prompt", "x"}});
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.raw.find("alpha"), std::string::npos);
+  JsonResponse none = PostJson(c, "/v1/completions", {{"model", "huge"}, {"prompt", "x"}});
+  EXPECT_EQ(none.status, 503) << none.raw;
+
+  // Scale alpha down to one copy: one drains and stops.
+  ASSERT_EQ(serve->Call("PATCH", "/v1/inference-components/alpha", {{"copies", {{"initial", 1}}}}).status, 200);
+  ASSERT_TRUE(WaitUntil([&] {
+    JsonResponse d = serve->Call("GET", "/v1/inference-components/alpha");
+    return d.body["status"]["copies"].size() == 1u && serve->ReadyCopies("alpha") == 1;
+  }, std::chrono::seconds(60))) << serve->Call("GET", "/v1/inference-components/alpha").raw;
+
+  // Kill the whole server; a new one brings every component back with its copies.
+  size_t log_size = serve->Log().size();
+  serve->Kill();
+  serve.reset();
+  auto again = std::make_unique<Serve>(dir.path(), inventory, log_size);
+  ASSERT_GT(again->port(), 0) << again->Log();
+  ASSERT_TRUE(WaitUntil([&] { return again->ReadyCopies("alpha") == 1 && again->ReadyCopies("beta") == 1; },
+                        std::chrono::seconds(60)))
+      << again->Log();
+  auto c2 = again->Client();
+  JsonResponse r = PostJson(c2, "/v1/completions", {{"model", "beta"}, {"prompt", "x"}, {"max_tokens", 2}});
+  EXPECT_EQ(r.status, 200) << r.raw;
+}
+
+}  // namespace
+}  // namespace cohost::testing
