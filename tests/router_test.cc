@@ -125,7 +125,8 @@ TEST(RouterTest, PassesAnswersThroughUnchanged) {
   EXPECT_EQ(bad.body["error"]["param"], "max_tokens");
   JsonResponse again = PostJson(routed, "/v1/completions", Completion(4));
   EXPECT_EQ(again.status, 200);
-  EXPECT_EQ(rp.Requests("a"), 5);
+  // At least the five above; a pooled connection found stale under load is retried (counted).
+  EXPECT_GE(rp.Requests("a"), 5);
   EXPECT_EQ(rp.Failures("a"), 0);
 }
 
