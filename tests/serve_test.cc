@@ -132,8 +132,17 @@ TEST(ServeTest, ComponentsOnVirtualDevicesServeScaleAndSurviveARestart) {
   JsonResponse none = PostJson(c, "/v1/completions", {{"model", "huge"}, {"prompt", "x"}});
   EXPECT_EQ(none.status, 503) << none.raw;
 
-  // Scale alpha down to one copy: one drains and stops.
-  ASSERT_EQ(serve->Call("PATCH", "/v1/inference-components/alpha", {{"copies", {{"initial", 1}}}}).status, 200);
+  // The CLI talks to the same API: list, refuse a bad name, and scale alpha down to one copy
+  // (one copy drains and stops).
+  const std::string server = "127.0.0.1:" + std::to_string(serve->port());
+  ExitResult list = RunCohost({"component", "list", "--server", server, "--output", "json"});
+  ASSERT_EQ(list.status, 0) << list.output;
+  EXPECT_NE(list.output.find("\"alpha\""), std::string::npos) << list.output;
+  ExitResult bad = RunCohost({"endpoint", "create", "Bad_Name", "--server", server});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("name"), std::string::npos) << bad.output;
+  ExitResult scale = RunCohost({"component", "update", "alpha", "--copies", "1", "--server", server});
+  ASSERT_EQ(scale.status, 0) << scale.output;
   ASSERT_TRUE(WaitUntil([&] {
     JsonResponse d = serve->Call("GET", "/v1/inference-components/alpha");
     return d.body["status"]["copies"].size() == 1u && serve->ReadyCopies("alpha") == 1;

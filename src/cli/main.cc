@@ -1,6 +1,7 @@
 // The cohost command line: one binary, one subcommand per role.
 #include <CLI/CLI.hpp>
 
+#include "cli/control_commands.h"
 #include "cli/devices_command.h"
 #include "cli/make_model_command.h"
 #include "cli/runner_command.h"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   cohost::cli::AddMakeModelCommand(app);
   cohost::cli::AddDevicesCommand(app);
   cohost::cli::AddServeCommand(app);
+  cohost::cli::AddControlCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
