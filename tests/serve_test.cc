@@ -89,7 +89,7 @@ TEST(ServeTest, ComponentsOnVirtualDevicesServeScaleAndSurviveARestart) {
   auto serve = std::make_unique<Serve>(dir.path(), inventory);
   ASSERT_GT(serve->port(), 0) << serve->Log();
 
-  EXPECT_EQ(serve->Call("POST", "/v1/endpoints", {{"name", "main"}}).status, 201);
+  EXPECT_EQ(serve->Call("POST", "/v1/endpoints", {{"name", "main"}, {"routing", "random"}}).status, 201);
   JsonResponse a = serve->Call("POST", "/v1/inference-components", ComponentSpec("alpha", SmallModel(), 0.5, 2));
   ASSERT_EQ(a.status, 201) << a.raw;
   EXPECT_GT(a.body["compute"]["memory_mb"].get<int>(), 0);  // measured by the dry run
@@ -103,6 +103,8 @@ TEST(ServeTest, ComponentsOnVirtualDevicesServeScaleAndSurviveARestart) {
   ASSERT_TRUE(WaitUntil([&] { return serve->ReadyCopies("alpha") == 2 && serve->ReadyCopies("beta") == 1; },
                         std::chrono::seconds(60)))
       << serve->Log();
+  // The endpoint's copy choice reaches the router's view of its components.
+  EXPECT_EQ(serve->Call("GET", "/v1/inference-components/alpha").body["status"]["routing"], "random");
   JsonResponse devices = serve->Call("GET", "/v1/devices");
   ASSERT_EQ(devices.status, 200);
   double reserved = 0;

@@ -135,9 +135,19 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs) {
   std::map<std::string, json> status;
   std::map<std::string, router::ComponentRoute> routes;
   std::map<std::string, std::pair<int64_t, int64_t>> reserved;  // device -> (mib, share)
+  // Copy choice is per endpoint (least outstanding by default).
+  std::map<std::string, policy::RoutingStrategy> routing;
+  if (auto endpoints = store_.List(store::ObjectKind::kEndpoint); endpoints.ok()) {
+    for (const auto& e : endpoints->objects) {
+      auto r = policy::ParseRoutingStrategy(e.spec.value("routing", "least_outstanding"));
+      if (r.ok()) routing[e.name] = *r;
+    }
+  }
   for (const InferenceComponent& s : specs) {
     status[s.name] = {{"desired_copies", s.copies.initial}, {"ready_copies", 0}, {"copies", json::array()}};
-    routes[s.name];
+    auto it = routing.find(s.endpoint);
+    routes[s.name].strategy = it == routing.end() ? policy::RoutingStrategy::kLeastOutstanding : it->second;
+    status[s.name]["routing"] = policy::RoutingStrategyName(routes[s.name].strategy);
   }
   for (auto& [id, c] : copies_) {
     agent::CopyState st = c.supervisor->state();
