@@ -38,7 +38,7 @@ quiet_wait_s=0
 build=1
 
 usage() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -euo/{/^set -euo/d;p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 while [[ $# -gt 0 ]]; do
@@ -128,11 +128,18 @@ cpu_busy_pct() {  # measures for one second
     for (i = 2; i <= 9; i++) t += y[i] - x[i]
     idle = (y[5] - x[5]) + (y[6] - x[6]); printf "%.1f", (t > 0 ? 100 * (t - idle) / t : 0) }'
 }
-if (( quiet_wait_s > 0 )); then
-  quiet_deadline=$((SECONDS + quiet_wait_s))
-  log "waiting up to ${quiet_wait_s}s for the CPUs to be idle (busy < 10%)"
-  while (( SECONDS < quiet_deadline )) && awk -v b="$(cpu_busy_pct)" 'BEGIN { exit !(b >= 10) }'; do :; done
-fi
+# With --quiet-wait S: waits up to S seconds until the CPUs were less than 10% busy for three
+# seconds in a row (each check measures for one second).
+wait_quiet() {
+  (( quiet_wait_s > 0 )) || return 0
+  local deadline=$((SECONDS + quiet_wait_s)) calm=0
+  log "waiting up to ${quiet_wait_s}s for idle CPUs"
+  while (( SECONDS < deadline && calm < 3 )); do
+    if awk -v b="$(cpu_busy_pct)" 'BEGIN { exit !(b < 10) }'; then calm=$((calm + 1)); else calm=0; fi
+  done
+  (( calm >= 3 )) || log "warning: the CPUs did not become idle within ${quiet_wait_s}s"
+}
+wait_quiet
 busy_start="$(cpu_busy_pct)"
 pressure_start="$(cpu_pressure)"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -170,6 +177,7 @@ ctx_total=$((streams * (prompt + gen)))
 : >"$work/runner1.jsonl"
 : >"$work/runner16.jsonl"
 for i in $(seq 1 "$repeat"); do
+  (( i == 1 )) || wait_quiet
   busy="$(cpu_busy_pct)"
   log "run $i/$repeat: llama-batched-bench -npl 1,$streams (CPUs ${busy}% busy before)"
   p0="$(cpu_pressure)"
