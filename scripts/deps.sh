@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build git ca-certificates curl
+  build-essential cmake ninja-build ccache git ca-certificates curl
   libboost1.81-dev nlohmann-json3-dev libsqlite3-dev libcurl4-openssl-dev
   libspdlog-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
