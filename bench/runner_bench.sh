@@ -4,14 +4,15 @@
 #
 #   bench/runner_bench.sh [--threads N] [--prompt P] [--gen G] [--repeat K] [--params 60M]
 #                         [--model FILE] [--build-dir DIR] [--out FILE.json] [--keep-logs]
-#                         [--quiet-wait S] [--no-build]
+#                         [--quiet-wait S] [--no-build] [--flash-attn off|on|auto]
 #
 # Steps:
 #   1. builds `cohost` and `stream_load` in --build-dir (default build-bench/) against the
 #      llama.cpp tree that scripts/llama_cpp.sh prints (building that first if needed);
 #   2. makes (or reuses, from the cache) a --params F32 model with `cohost make-model`;
 #   3. starts `cohost runner` with --threads N --parallel 16 --context P+G (the same KV cells per
-#      sequence as batched-bench's -c 16*(P+G)), the same -b/-ub, on a free port;
+#      sequence as batched-bench's -c 16*(P+G)), the same -b/-ub and the same flash-attention
+#      setting (--flash-attn, default off: faster on CPUs for both), on a free port;
 #   4. K times: runs llama-batched-bench -npp P -ntg G -npl 1,16 -t N (its S_TG), then
 #   5.          stream_load with 1 and with 16 streaming clients against the runner;
 #   6. prints medians (and the best of the K), the ratios runner/batched-bench at B=1 and B=16
@@ -36,6 +37,7 @@ streams=16
 startup_deadline_s=120
 quiet_wait_s=0
 build=1
+flash_attn=off
 
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -54,6 +56,7 @@ while [[ $# -gt 0 ]]; do
     --keep-logs) keep_logs=1; shift ;;
     --quiet-wait) quiet_wait_s="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
+    --flash-attn) flash_attn="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "runner_bench.sh: unknown argument $1" >&2; usage 2 ;;
   esac
@@ -153,7 +156,7 @@ median() { jq -s 'sort | if length == 0 then 0 elif length % 2 == 1 then .[lengt
 log "starting cohost runner"
 "$cohost" runner --model "$model" --host 127.0.0.1 --port 0 --parallel "$streams" \
   --context $((prompt + gen)) --threads "$threads" --batch "$batch" --ubatch "$ubatch" \
-  >"$work/runner.out" 2>"$work/runner.err" &
+  --flash-attn "$flash_attn" >"$work/runner.out" 2>"$work/runner.err" &
 runner_pid=$!
 port=""
 deadline=$((SECONDS + startup_deadline_s))
@@ -182,7 +185,7 @@ for i in $(seq 1 "$repeat"); do
   log "run $i/$repeat: llama-batched-bench -npl 1,$streams (CPUs ${busy}% busy before)"
   p0="$(cpu_pressure)"
   "$llama_build/bin/llama-batched-bench" -m "$model" -c "$ctx_total" -b "$batch" -ub "$ubatch" \
-    -npp "$prompt" -ntg "$gen" -npl "1,$streams" -t "$threads" --output-format jsonl \
+    -npp "$prompt" -ntg "$gen" -npl "1,$streams" -t "$threads" -fa "$flash_attn" --output-format jsonl \
     >"$work/batched.$i.out" 2>"$work/batched.$i.err" || { tail -30 "$work/batched.$i.err" >&2; die "llama-batched-bench failed"; }
   grep -h '^{' "$work/batched.$i.out" "$work/batched.$i.err" \
     | jq -c --argjson run "$i" --arg p "$p0" --arg busy "$busy" '. + {run: $run, cpu_pressure_before: $p, cpu_busy_pct_before: $busy}' >>"$work/batched.jsonl" || true
@@ -227,7 +230,7 @@ r16_best="$(jq '.decode_tokens_per_s' "$work/runner16.jsonl" | best)"
 result="$(jq -n \
   --arg model "$model" --argjson params_bytes "$(stat -c %s "$model")" \
   --argjson threads "$threads" --argjson prompt "$prompt" --argjson gen "$gen" \
-  --argjson repeat "$repeat" --argjson streams "$streams" --argjson batch "$batch" --argjson ubatch "$ubatch" \
+  --arg flash_attn "$flash_attn" --argjson repeat "$repeat" --argjson streams "$streams" --argjson batch "$batch" --argjson ubatch "$ubatch" \
   --arg host "$(uname -n)" --argjson nproc "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
   --arg load_start "$load_start" --arg load_end "$load_end" \
   --arg pressure_start "$pressure_start" --arg pressure_end "$pressure_end" \
@@ -245,7 +248,7 @@ result="$(jq -n \
               cpu_pressure_avg10_start: $pressure_start, cpu_pressure_avg10_end: $pressure_end,
               cpu_busy_pct_before: $busy_start, cpu_busy_pct_after: $busy_end}, commit: $commit, model: $model, model_bytes: $params_bytes,
      settings: {threads: $threads, prompt_tokens: $prompt, gen_tokens: $gen, streams: $streams,
-                batch: $batch, ubatch: $ubatch, repeat: $repeat, statistic: "median of repeats"},
+                batch: $batch, ubatch: $ubatch, flash_attn: $flash_attn, repeat: $repeat, statistic: "median of repeats"},
      batched_bench: {s_tg_b1: $bb1, s_tg_b16: $bb16, scaling: (if $bb1 > 0 then $bb16 / $bb1 else null end)},
      runner: {decode_tps_1: $r1, decode_tps_16: $r16, e2e_tps_1: $e2e1, e2e_tps_16: $e2e16,
               ttft_ms_1_p50: $ttft1, ttft_ms_16_p50: $ttft50, ttft_ms_16_p99: $ttft99,

@@ -1,6 +1,7 @@
 #include "cli/runner_command.h"
 
 #include <memory>
+#include <string>
 
 #include "core/log.h"
 #include "runner/runner_main.h"
@@ -9,6 +10,7 @@ namespace cohost::cli {
 
 void AddRunnerCommand(CLI::App& app) {
   auto o = std::make_shared<runner::RunnerOptions>();
+  auto gather_ms = std::make_shared<double>(o->scheduler.admission_gather_us / 1000.0);
   o->server.port = 8080;
   CLI::App* cmd = app.add_subcommand("runner", "Serve one model over HTTP with continuous batching (like llama-server)");
   cmd->add_option("--model", o->model.path, "GGUF model file")->required();
@@ -27,13 +29,24 @@ void AddRunnerCommand(CLI::App& app) {
   cmd->add_option("--max-prompt-bytes", o->service.max_prompt_bytes, "largest prompt text (413 beyond)")->capture_default_str();
   cmd->add_option("--gpu-layers", o->model.gpu_layers, "layers on accelerators (-1 = all)")->capture_default_str();
   cmd->add_option("--http-threads", o->server.threads, "HTTP I/O threads")->capture_default_str();
-  cmd->add_flag("--flash-attn", o->scheduler.flash_attention, "use flash attention");
+  auto flash_attn = std::make_shared<std::string>("auto");
+  cmd->add_option("--flash-attn", *flash_attn, "flash attention: auto (llama.cpp decides), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--admission-gather-ms", *gather_ms,
+                  "when idle, wait this long for the rest of a burst before the first step (0-1000)")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
   cmd->add_flag("!--no-mmap", o->model.use_mmap, "read the model instead of mapping it");
   cmd->add_flag("--verbose,-v", o->verbose, "debug logs, and llama.cpp's own logging");
   cmd->add_flag("--exit-with-parent", o->exit_with_parent, "exit when the parent process dies (used by cohost serve)");
-  cmd->callback([o] {
+  cmd->callback([o, gather_ms, flash_attn] {
     log::SetComponent("runner");
     if (o->verbose) log::SetLevel(log::Level::kDebug);
+    o->scheduler.admission_gather_us = static_cast<int>(*gather_ms * 1000.0);
+    o->scheduler.flash_attention = *flash_attn == "on"    ? engine::FlashAttention::kOn
+                                   : *flash_attn == "off" ? engine::FlashAttention::kOff
+                                                          : engine::FlashAttention::kAuto;
     throw CLI::RuntimeError(runner::RunRunner(*o));
   });
 }

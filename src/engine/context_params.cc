@@ -12,7 +12,11 @@ llama_context_params MakeContextParams(const SchedulerOptions& options) {
   cp.n_threads = options.threads;
   cp.n_threads_batch = options.threads;
   cp.no_perf = true;
-  if (options.flash_attention) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+  switch (options.flash_attention) {
+    case FlashAttention::kAuto: cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_AUTO; break;
+    case FlashAttention::kOn: cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED; break;
+    case FlashAttention::kOff: cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED; break;
+  }
   return cp;
 }
 

@@ -32,6 +32,8 @@ Status ValidateSchedulerOptions(const SchedulerOptions& o) {
   if (o.max_queue < 0) return InvalidArgument("max_queue", "must not be negative");
   if (o.threads < 0) return InvalidArgument("threads", "must not be negative");
   if (o.max_prefill_chunk < 0) return InvalidArgument("max_prefill_chunk", "must not be negative");
+  if (o.admission_gather_us < 0 || o.admission_gather_us > 1'000'000)
+    return InvalidArgument("admission_gather_us", "must be 0..1000000 (at most one second)");
   return Status::Ok();
 }
 
@@ -200,6 +202,13 @@ bool Scheduler::WaitForWork() {
              (!queue_.empty() && active_slots_ < options_.parallel);
     });
     if (stopping_) return false;
+    if (active_slots_ == 0 && cancels_.empty() && options_.admission_gather_us > 0) {
+      // Idle -> busy: let the rest of a burst arrive so it is prefilled in one step.
+      cv_.wait_for(l, std::chrono::microseconds(options_.admission_gather_us), [this] {
+        return stopping_ || static_cast<int>(queue_.size()) >= options_.parallel;
+      });
+      if (stopping_) return false;
+    }
     cancels.swap(cancels_);
     for (uint64_t id : cancels) {
       auto it = std::find_if(queue_.begin(), queue_.end(), [id](const Queued& q) { return q.id == id; });

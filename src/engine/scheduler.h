@@ -30,6 +30,9 @@ struct llama_context;
 
 namespace cohost::engine {
 
+// Flash attention: llama.cpp decides (`kAuto`: on where the backend supports it), or forced.
+enum class FlashAttention { kAuto, kOn, kOff };
+
 struct SchedulerOptions {
   // Capacity.
   int parallel = 4;          // slots: sequences decoded together
@@ -40,7 +43,12 @@ struct SchedulerOptions {
   int ubatch = 512;          // physical micro-batch
   int max_prefill_chunk = 0; // most prompt tokens one sequence adds per step (0 = batch)
   int threads = 0;           // compute threads (0 = hardware concurrency)
-  bool flash_attention = false;
+  FlashAttention flash_attention = FlashAttention::kAuto;
+  // When the first request arrives at an idle scheduler, wait this long (or until every slot is
+  // taken) for others before the first step, so that a burst is prefilled together instead of
+  // its first request decoding alone while the rest prefill beside it. 0 disables. Only the
+  // idle -> busy transition waits; a busy scheduler admits between steps without waiting.
+  int admission_gather_us = 5000;
 };
 
 // OK, or InvalidArgument naming the option that is out of range.

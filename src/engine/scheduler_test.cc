@@ -281,6 +281,10 @@ TEST_F(SchedulerTest, CreateValidatesOptions) {
       {"threads -1", [](SchedulerOptions& o) { o.threads = -1; }, "threads"},
       {"max_prefill_chunk -1", [](SchedulerOptions& o) { o.max_prefill_chunk = -1; },
        "max_prefill_chunk"},
+      {"admission_gather_us -1", [](SchedulerOptions& o) { o.admission_gather_us = -1; },
+       "admission_gather_us"},
+      {"admission_gather_us 2 s", [](SchedulerOptions& o) { o.admission_gather_us = 2'000'000; },
+       "admission_gather_us"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -424,6 +428,29 @@ TEST_F(SchedulerTest, RequestsRunConcurrentlyInSlots) {
   EXPECT_EQ(b.finished().finish, FinishReason::kCancelled);
   EXPECT_TRUE(WaitForStats(
       *s, [](const SchedulerStats& st) { return Idle(st) && st.requests_finished == 2; }));
+}
+
+// An idle scheduler waits (up to admission_gather_us) for the rest of a burst, and stops waiting
+// as soon as every slot is spoken for: both requests are prefilled and answered in one step.
+// The wait is one second, longer than the gap between the two Submit calls on any machine, and
+// it ends early because the second request fills the last slot.
+TEST_F(SchedulerTest, IdleSchedulerGathersBurstIntoOneStep) {
+  SchedulerOptions o = SmallOptions(2);
+  o.admission_gather_us = 1'000'000;
+  std::unique_ptr<Scheduler> s = MakeScheduler(*model_, o);
+  ASSERT_NE(s, nullptr);
+  s->Start();
+  Recorder a, b;
+  ASSERT_TRUE(s->Submit(Request(Prompt(5), 1, a)).ok());
+  ASSERT_TRUE(s->Submit(Request(Prompt(7, 1), 1, b)).ok());
+  ASSERT_TRUE(a.WaitFinished());
+  ASSERT_TRUE(b.WaitFinished());
+  EXPECT_EQ(a.finished().completion_tokens, 1);
+  EXPECT_EQ(b.finished().completion_tokens, 1);
+  EXPECT_TRUE(WaitForStats(*s, [](const SchedulerStats& st) {
+    return Idle(st) && st.requests_finished == 2;
+  }));
+  EXPECT_EQ(s->GetStats().decode_steps, 1);
 }
 
 TEST_F(SchedulerTest, ChunkedPrefillMatchesWholePrefill) {
