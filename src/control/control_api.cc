@@ -220,7 +220,7 @@ StatusOr<ControlApi::Reply> ControlApi::UpdateComponent(const std::string& name,
   ASSIGN_OR_RETURN(store::Object o, store_.Update(ObjectKind::kInferenceComponent, name, ToJson(c),
                                                   store::WriteOptions::AtRevision(expected)));
   Record("inference_component", name, "Updated", "spec updated: " + changes.dump());
-  return Reply{status::ok, WithRevision(o.spec, o)};
+  return Reply{status::ok, WithComponentStatus(name, WithRevision(o.spec, o))};
 }
 
 StatusOr<ControlApi::Reply> ControlApi::DeleteComponent(const std::string& name) {
@@ -229,11 +229,14 @@ StatusOr<ControlApi::Reply> ControlApi::DeleteComponent(const std::string& name)
   return Reply{status::ok, {{"name", name}, {"deleted", true}, {"revision", rev}}};
 }
 
+json ControlApi::WithComponentStatus(const std::string& name, json spec) const {
+  spec["status"] = hooks_.component_status ? hooks_.component_status(name) : json::object();
+  return spec;
+}
+
 StatusOr<ControlApi::Reply> ControlApi::DescribeComponent(const std::string& name) {
   ASSIGN_OR_RETURN(store::Object o, store_.Get(ObjectKind::kInferenceComponent, name));
-  json out = WithRevision(o.spec, o);
-  out["status"] = hooks_.component_status ? hooks_.component_status(name) : json::object();
-  return Reply{status::ok, out};
+  return Reply{status::ok, WithComponentStatus(name, WithRevision(o.spec, o))};
 }
 
 StatusOr<ControlApi::Reply> ControlApi::ListComponentsReply() {

@@ -70,6 +70,8 @@ class ControlApi {
   StatusOr<Reply> UpdateComponent(const std::string& name, const std::string& body);
   StatusOr<Reply> DeleteComponent(const std::string& name);
   StatusOr<Reply> DescribeComponent(const std::string& name);
+  // `spec` with the live `status` object of component `name` added (from the hooks).
+  nlohmann::json WithComponentStatus(const std::string& name, nlohmann::json spec) const;
   StatusOr<Reply> ListComponentsReply();
   StatusOr<Reply> ListEvents(std::string_view query);
   Status CheckMemory(InferenceComponent* c);

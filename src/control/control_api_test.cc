@@ -136,6 +136,7 @@ TEST_F(ControlApiTest, UpdateUsesRevisionsAndRemeasures) {
   ASSERT_EQ(up.status, 200) << up.body.dump();
   EXPECT_EQ(up.body["copies"]["initial"], 2);
   EXPECT_GT(up.body["revision"].get<int64_t>(), rev);
+  EXPECT_EQ(up.body["status"]["desired_copies"], 1);  // the live status, as describe shows it
   Reply stale = Call("PATCH", "/v1/inference-components/chat",
                      json({{"priority", 10}, {"revision", rev}}).dump());
   EXPECT_EQ(stale.status, 409) << stale.body.dump();
