@@ -5,80 +5,10 @@
 #include <fstream>
 #include <regex>
 
-#include "support/harness.h"
+#include "support/serve.h"
 
 namespace cohost::testing {
 namespace {
-
-class Serve {
- public:
-  // `log_start`: where this server's lines begin in the (appended) log file.
-  Serve(const std::string& data_dir, const std::string& inventory, size_t log_start = 0)
-      : data_dir_(data_dir), log_start_(log_start) {
-    auto p = sys::Process::Spawn({{COHOST_BINARY, "serve", "--port", "0", "--data-dir", data_dir,
-                                   "--inventory", inventory, "--no-demo", "--threads-per-copy", "1"},
-                                  data_dir + "/serve.log"});
-    EXPECT_TRUE(p.ok());
-    process_ = std::make_unique<sys::Process>(std::move(*p));
-    static const std::regex kListening(R"(msg=listening .*port=(\d+))");
-    EXPECT_TRUE(WaitUntil([&] {
-      std::smatch m;
-      std::string log = Log();
-      std::string::const_iterator from = log.cbegin() + static_cast<long>(std::min(log_start_, log.size()));
-      if (std::regex_search(from, log.cend(), m, kListening)) {
-        port_ = std::stoi(m[1]);
-        return true;
-      }
-      return process_->TryWait().has_value();
-    })) << Log();
-  }
-  ~Serve() {
-    if (process_) {
-      process_->Signal(SIGTERM);
-      process_->WaitFor(std::chrono::seconds(30));
-    }
-  }
-  std::string Log() const { return ReadFile(data_dir_ + "/serve.log"); }
-  net::HttpClient Client() const {
-    net::Address a;
-    a.host = "127.0.0.1";
-    a.port = port_;
-    return net::HttpClient(a, std::chrono::seconds(60));
-  }
-  JsonResponse Call(const std::string& method, const std::string& target, const json& body = nullptr) {
-    auto c = Client();
-    auto r = c.Send(method, target, body.is_null() ? "" : body.dump());
-    JsonResponse out;
-    if (!r.ok()) return out;
-    out.status = r->status;
-    out.raw = r->body;
-    out.body = json::parse(r->body, nullptr, false);
-    return out;
-  }
-  int ReadyCopies(const std::string& component) {
-    JsonResponse r = Call("GET", "/v1/inference-components/" + component);
-    return r.status == 200 ? r.body["status"].value("ready_copies", 0) : -1;
-  }
-  void Kill() {
-    process_->Signal(SIGKILL);
-    process_->WaitFor(std::chrono::seconds(10));
-    process_.reset();
-  }
-  int port() const { return port_; }
-
- private:
-  std::string data_dir_;
-  std::unique_ptr<sys::Process> process_;
-  int port_ = 0;
-  size_t log_start_ = 0;
-};
-
-json ComponentSpec(const std::string& name, const std::string& model, double accel, int copies) {
-  return {{"name", name}, {"endpoint", "main"}, {"model", {{"uri", model}}},
-          {"compute", {{"accelerators", accel}, {"cpu_cores", 0.25}}},
-          {"startup", {{"context_length", 256}, {"parallel", 2}}},
-          {"copies", {{"initial", copies}, {"min", 0}, {"max", 4}}}};
-}
 
 TEST(ServeTest, ComponentsOnVirtualDevicesServeScaleAndSurviveARestart) {
   TempDir dir;

@@ -160,6 +160,8 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs) {
       }
     }
     json copy = {{"id", id}, {"state", agent::CopyStateName(st)}, {"devices", devices}};
+    copy["starts"] = c.supervisor->starts();
+    if (auto pid = c.supervisor->pid()) copy["pid"] = *pid;
     if (!c.supervisor->last_error().empty()) copy["last_error"] = c.supervisor->last_error();
     if (status.count(c.component)) {
       status[c.component]["copies"].push_back(copy);

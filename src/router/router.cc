@@ -90,6 +90,16 @@ awaitable<Attempt> RelayWhole(net::Exchange& ex, ConnectionLease& lease) {
   co_return Done();
 }
 
+// An OpenAI-style error as a Server-Sent Event, for a stream whose copy failed.
+std::string MidStreamErrorEvent(const std::string& why) {
+  nlohmann::json error = {{"error",
+                           {{"message", "the copy serving this stream failed: " + why},
+                            {"type", "server_error"},
+                            {"param", nullptr},
+                            {"code", "copy_failed"}}}};
+  return "\n\ndata: " + error.dump() + "\n\n";
+}
+
 // Streaming: the head is read first (failures up to here are retried), then body bytes are
 // relayed as they arrive. A failure after the head ends the client's response truncated.
 awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease) {
@@ -122,7 +132,11 @@ awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease) {
     res.body().size = sizeof(buf);
     auto [rec, m] = co_await http::async_read_some(c.socket, c.buffer, parser, kNoThrow);
     if (rec && rec != http::error::need_buffer) {
+      // Bytes already reached the client, so this cannot be retried. End with an error event
+      // (after a blank line, which closes any event the copy left half-written) so the client
+      // learns why, then close without the last chunk: the response is incomplete.
       log::Warn("copy failed mid-stream", {{"error", rec.message()}});
+      co_await ex.SendChunk(MidStreamErrorEvent(rec.message()));
       co_await ex.EndChunked(false);
       co_return Done();
     }
