@@ -10,8 +10,11 @@
 namespace cohost::testing {
 namespace {
 
-void ExpectRunnerRefuses(const std::string& model, const std::string& message) {
-  ExitResult r = RunCohost({"runner", "--model", model, "--port", "0"});
+void ExpectRunnerRefuses(const std::string& model, const std::string& message,
+                         std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"runner", "--model", model, "--port", "0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  ExitResult r = RunCohost(args);
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.status, -1) << "runner did not exit";
   EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
@@ -34,6 +37,10 @@ TEST(RunnerStartupTest, TruncatedModelFile) {
   std::filesystem::copy_file(SmallModel(), cut);
   std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
   ExpectRunnerRefuses(cut, "truncated");
+}
+
+TEST(RunnerStartupTest, AMemoryLimitBelowTheNeedIsRefusedBeforeListening) {
+  ExpectRunnerRefuses(SmallModel(), "but its limit is 8 MiB", {"--memory-limit-mib", "8"});
 }
 
 TEST(RunnerStartupTest, ServesOnAUnixSocket) {

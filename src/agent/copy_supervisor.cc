@@ -103,7 +103,7 @@ void CopySupervisor::Spawn(SupervisorTime now, const char* reason) {
   // error of this run is read from where it begins.
   log_offset_ = FileSize(launch_.log_path);
   client_.Close();
-  auto p = sys::Process::Spawn({argv_, launch_.log_path});
+  auto p = sys::Process::Spawn({argv_, launch_.log_path, RunnerEnvironment(launch_)});
   ++starts_;
   if (!p.ok()) {
     HandleCrash(now, "cannot start the runner: " + p.status().message());

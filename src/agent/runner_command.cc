@@ -10,6 +10,12 @@ StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& l) {
   if (l.parallel < 1) return InvalidArgument("parallel", "must be at least 1");
   if (l.threads < 0) return InvalidArgument("threads", "must be 0 (all cores) or more");
   if (l.gpu_layers < -1) return InvalidArgument("gpu_layers", "must be -1 (all) or more");
+  if (l.memory_limit_mib < 0) return InvalidArgument("memory_limit_mib", "must be 0 (no limit) or more");
+  if (l.cuda_devices) {
+    for (int d : *l.cuda_devices) {
+      if (d < 0) return InvalidArgument("cuda_devices", "device indices must be 0 or more");
+    }
+  }
   std::vector<std::string> argv{l.cohost_binary,
                                 "runner",
                                 "--model", l.model_path,
@@ -23,7 +29,18 @@ StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& l) {
     argv.push_back("--alias");
     argv.push_back(l.alias);
   }
+  if (l.memory_limit_mib > 0) {
+    argv.push_back("--memory-limit-mib");
+    argv.push_back(std::to_string(l.memory_limit_mib));
+  }
   return argv;
+}
+
+std::vector<std::string> RunnerEnvironment(const RunnerLaunch& l) {
+  if (!l.cuda_devices) return {};
+  std::string list;
+  for (int d : *l.cuda_devices) list += (list.empty() ? "" : ",") + std::to_string(d);
+  return {"CUDA_VISIBLE_DEVICES=" + list};
 }
 
 }  // namespace cohost::agent

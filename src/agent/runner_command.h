@@ -4,6 +4,8 @@
 // Thread safety: values and a pure function; call from any thread.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,12 +32,21 @@ struct RunnerLaunch {
   int gpu_layers = -1;
   // The runner's stdout and stderr are appended here; empty: discarded.
   std::string log_path;
+  // The copy's memory reservation, MiB; the runner fits itself within it or exits. 0: no limit.
+  int64_t memory_limit_mib = 0;
+  // CUDA devices (indices as the CUDA runtime counts them) the runner may see. nullopt: whatever
+  // the agent sees; empty: none (a copy on virtual devices or the host must not take GPU memory).
+  std::optional<std::vector<int>> cuda_devices;
 };
 
 // The argv (argv[0] is `cohost_binary`) for `cohost runner` with `launch`.
 // Errors: kInvalidArgument naming the field when the binary, model or socket path is empty, or
 // context, parallel or threads is out of range (context, parallel >= 1; threads >= 0;
-// gpu_layers >= -1).
+// gpu_layers >= -1; memory_limit_mib >= 0).
 StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& launch);
+
+// Environment entries ("NAME=value") the runner gets on top of the agent's: CUDA_VISIBLE_DEVICES
+// when `cuda_devices` is set, so each copy sees exactly the devices it was placed on.
+std::vector<std::string> RunnerEnvironment(const RunnerLaunch& launch);
 
 }  // namespace cohost::agent

@@ -49,6 +49,8 @@ TEST(RunnerCommandTest, RefusesMissingPathsAndBadSizesNamingTheField) {
       {[](RunnerLaunch& l) { l.parallel = 0; }, "parallel"},
       {[](RunnerLaunch& l) { l.threads = -1; }, "threads"},
       {[](RunnerLaunch& l) { l.gpu_layers = -2; }, "gpu_layers"},
+      {[](RunnerLaunch& l) { l.memory_limit_mib = -1; }, "memory_limit_mib"},
+      {[](RunnerLaunch& l) { l.cuda_devices = std::vector<int>{0, -1}; }, "cuda_devices"},
   };
   for (const Case& c : cases) {
     RunnerLaunch l = Launch();
@@ -58,6 +60,27 @@ TEST(RunnerCommandTest, RefusesMissingPathsAndBadSizesNamingTheField) {
     EXPECT_EQ(argv.status().code(), StatusCode::kInvalidArgument);
     EXPECT_EQ(argv.status().field(), c.field);
   }
+}
+
+TEST(RunnerCommandTest, TheReservationBecomesTheRunnersMemoryLimit) {
+  RunnerLaunch l = Launch();
+  l.memory_limit_mib = 1536;
+  auto argv = BuildRunnerArgv(l);
+  ASSERT_TRUE(argv.ok());
+  auto it = std::find(argv->begin(), argv->end(), "--memory-limit-mib");
+  ASSERT_NE(it, argv->end());
+  EXPECT_EQ(*(it + 1), "1536");
+  auto unlimited = BuildRunnerArgv(Launch());
+  EXPECT_EQ(std::find(unlimited->begin(), unlimited->end(), "--memory-limit-mib"), unlimited->end());
+}
+
+TEST(RunnerCommandTest, CopiesSeeOnlyTheirCudaDevices) {
+  RunnerLaunch l = Launch();
+  EXPECT_TRUE(RunnerEnvironment(l).empty());  // not pinned: inherits the agent's view
+  l.cuda_devices = std::vector<int>{2, 3};
+  EXPECT_EQ(RunnerEnvironment(l), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=2,3"}));
+  l.cuda_devices = std::vector<int>{};
+  EXPECT_EQ(RunnerEnvironment(l), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES="}));
 }
 
 }  // namespace

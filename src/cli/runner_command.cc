@@ -28,6 +28,9 @@ void AddRunnerCommand(CLI::App& app) {
   cmd->add_option("--max-body-bytes", o->server.max_body_bytes, "largest request body (413 beyond)")->capture_default_str();
   cmd->add_option("--max-prompt-bytes", o->service.max_prompt_bytes, "largest prompt text (413 beyond)")->capture_default_str();
   cmd->add_option("--gpu-layers", o->model.gpu_layers, "layers on accelerators (-1 = all)")->capture_default_str();
+  cmd->add_option("--memory-limit-mib", o->memory_limit_mib,
+                  "fit KV cache and buffers within this many MiB, shrinking the micro-batch if needed, "
+                  "or exit (0 = no limit)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--http-threads", o->server.threads, "HTTP I/O threads")->capture_default_str();
   auto flash_attn = std::make_shared<std::string>("auto");
   cmd->add_option("--flash-attn", *flash_attn, "flash attention: auto (llama.cpp decides), on, off")

@@ -50,6 +50,23 @@ void NodeController::Record(const std::string& subject, const std::string& reaso
   log::Info(message, {{"subject", subject}, {"reason", reason}});
 }
 
+void NodeController::PinToDevices(const policy::Assignment& assignment, agent::RunnerLaunch& launch) const {
+  int64_t memory_mib = 0;
+  std::vector<int> cuda;
+  for (const policy::DeviceReservation& r : assignment.devices) {
+    memory_mib += r.memory_mib;
+    for (const Device& d : inventory_.devices) {
+      if (d.id == r.device_id && d.kind == DeviceKind::kCuda && d.cuda_index >= 0) cuda.push_back(d.cuda_index);
+    }
+  }
+  launch.memory_limit_mib = memory_mib;
+  bool node_has_cuda = false;
+  for (const Device& d : inventory_.devices) node_has_cuda = node_has_cuda || d.kind == DeviceKind::kCuda;
+  if (!node_has_cuda) return;  // nothing to hide or pin
+  if (cuda.empty()) launch.gpu_layers = 0;  // virtual devices and the host compute on the CPU
+  launch.cuda_devices = std::move(cuda);
+}
+
 void NodeController::StartCopy(const InferenceComponent& spec, const policy::StartCopy& start,
                                agent::SupervisorTime now) {
   std::string id = spec.name + "-" + std::to_string(next_copy_++);
@@ -63,6 +80,7 @@ void NodeController::StartCopy(const InferenceComponent& spec, const policy::Sta
   launch.parallel = spec.startup.parallel;
   launch.threads = options_.threads_per_copy > 0 ? options_.threads_per_copy
                                                  : std::max(1, static_cast<int>(spec.compute.cpu_cores));
+  PinToDevices(start.assignment, launch);
   auto sink = [this](const agent::CopyEvent& e) { Record(e.copy_id, e.reason, e.message); };
   auto sup = agent::CopySupervisor::Create(id, launch, options_.supervisor, sink);
   if (!sup.ok()) {

@@ -57,6 +57,9 @@ class NodeController {
   };
 
   void StartCopy(const InferenceComponent& spec, const policy::StartCopy& start, agent::SupervisorTime now);
+  // The runner's memory limit (the copy's reservation) and, on a node with CUDA devices, the devices
+  // it may see: exactly those it was placed on (none, and no offload, for virtual devices or the host).
+  void PinToDevices(const policy::Assignment& assignment, agent::RunnerLaunch& launch) const;
   void Publish(const std::vector<InferenceComponent>& specs);
   void Record(const std::string& subject, const std::string& reason, const std::string& message);
 

@@ -44,6 +44,9 @@ struct Device {
   // Devices with the same non-empty link group are joined by a fast link (an NVLink pair, say);
   // multi-device copies prefer devices of one group. Empty: in no group.
   std::string link_group;
+  // The index the CUDA runtime gives a kCuda device (what CUDA_VISIBLE_DEVICES lists); -1 for
+  // virtual devices and the host.
+  int cuda_index = -1;
 
   bool is_virtual() const { return kind == DeviceKind::kVirtual; }
   // True for devices that hold accelerator copies (cuda or virtual), false for the host.

@@ -1,5 +1,7 @@
 #include "engine/device_discovery.h"
 
+#include <cstdlib>
+
 #include <ggml-backend.h>
 
 #include <thread>
@@ -22,6 +24,7 @@ std::vector<DiscoveredDevice> DiscoverDevices() {
       case GGML_BACKEND_DEVICE_TYPE_GPU:
         d.device.id = "gpu" + std::to_string(gpu++);
         d.device.kind = DeviceKind::kCuda;
+        if (d.backend_name.rfind("CUDA", 0) == 0) d.device.cuda_index = std::atoi(d.backend_name.c_str() + 4);
         break;
       case GGML_BACKEND_DEVICE_TYPE_CPU:
         d.device.id = std::string(kHostDeviceId);

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "engine/llama_runtime.h"
+#include "engine/memory_fit.h"
 
 namespace cohost::runner {
 
@@ -19,6 +20,20 @@ int RunRunner(RunnerOptions options) {
   engine::InitLlamaRuntime(options.verbose);
   if (options.service.model_name.empty()) {
     options.service.model_name = std::filesystem::path(options.model.path).stem().string();
+  }
+  if (options.memory_limit_mib > 0) {
+    auto fit = engine::FitToMemoryLimit(options.model, options.scheduler, options.memory_limit_mib);
+    if (!fit.ok()) {
+      bool too_big = fit.status().code() == StatusCode::kResourceExhausted;
+      log::Error(too_big ? "the copy does not fit its memory limit" : "cannot load model",
+                 {{"error", fit.status().message()}});
+      return 1;
+    }
+    if (fit->shrunk) {
+      log::Info("micro-batch reduced to fit the memory limit",
+                {{"ubatch", fit->options.ubatch}, {"limit_mib", options.memory_limit_mib}});
+    }
+    options.scheduler = fit->options;
   }
   log::Info("loading model", {{"path", options.model.path}});
   auto model = engine::Model::Load(options.model);

@@ -16,6 +16,9 @@ struct RunnerOptions {
   net::ServerOptions server;
   RunnerServiceOptions service;  // model_name defaults to the file name without .gguf
   bool verbose = false;
+  // The copy's memory reservation, MiB; 0: none. Before allocating, the runner measures its need
+  // (memory_fit.h), shrinks the micro-batch to fit, or exits with both numbers if it cannot.
+  int64_t memory_limit_mib = 0;
   // Exit when the parent process dies (set by the agent, so a killed `cohost serve` leaves no
   // orphaned copies holding device memory).
   bool exit_with_parent = false;

@@ -8,11 +8,29 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
 
 namespace cohost::sys {
+namespace {
+
+std::string_view VariableName(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+
+}  // namespace
+
+std::vector<std::string> MergeEnvironment(char* const* base, const std::vector<std::string>& overrides) {
+  std::vector<std::string> env;
+  for (char* const* e = base; e && *e; ++e) {
+    std::string_view name = VariableName(*e);
+    bool replaced = false;
+    for (const std::string& o : overrides) replaced = replaced || VariableName(o) == name;
+    if (!replaced) env.emplace_back(*e);
+  }
+  env.insert(env.end(), overrides.begin(), overrides.end());
+  return env;
+}
 
 StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return InvalidArgument("argv", "is empty");
@@ -30,8 +48,17 @@ StatusOr<Process> Process::Spawn(const SpawnOptions& options) {
   std::vector<char*> argv;
   for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  std::vector<char*> envp;
+  char** child_env = environ;
+  if (!options.env.empty()) {
+    env_strings = MergeEnvironment(environ, options.env);
+    for (std::string& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    child_env = envp.data();
+  }
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), child_env);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Internal("cannot start " + options.argv[0] + ": " + strerror(rc));

@@ -19,7 +19,14 @@ namespace cohost::sys {
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is the executable path
   std::string log_path;           // stdout and stderr are appended here; empty: /dev/null
+  // "NAME=value" entries set in the child's environment on top of the parent's (an entry replaces
+  // the parent's variable of the same name).
+  std::vector<std::string> env;
 };
+
+// The parent's environment `base` (a NULL-terminated array, like `environ`) with `overrides`
+// ("NAME=value") applied: same-name variables replaced, new ones appended. Pure.
+std::vector<std::string> MergeEnvironment(char* const* base, const std::vector<std::string>& overrides);
 
 class Process {
  public:
