@@ -4,6 +4,7 @@
 #include <llama-ext.h>
 #include <llama.h>
 
+#include <algorithm>
 #include <memory>
 #include <thread>
 
@@ -47,7 +48,34 @@ StatusOr<MemoryEstimate> EstimateMemory(const ModelOptions& model, SchedulerOpti
                   "llama.cpp could not size a context of " + std::to_string(options.parallel) +
                       " x " + std::to_string(options.context) + " tokens: " + TakeLlamaErrors());
   }
-  return MeasureContext(ctx.get());
+  MemoryEstimate out = MeasureContext(ctx.get());
+  out.n_params = llama_model_n_params(m.get());
+  return out;
+}
+
+StatusOr<MemoryPlan> PlanMemory(const ModelOptions& model, SchedulerOptions options,
+                                const std::vector<int>& slots) {
+  if (slots.empty()) return InvalidArgument("slots", "expected at least one slot count");
+  for (int n : slots) {
+    if (n < 1) return InvalidArgument("slots", "slot counts must be >= 1, got " + std::to_string(n));
+  }
+  MemoryPlan plan;
+  plan.context = options.context;
+  for (int n : slots) {
+    SchedulerOptions o = options;
+    o.parallel = n;
+    o.batch = std::max(o.batch, n);
+    o.ubatch = std::min(o.ubatch, o.batch);
+    ASSIGN_OR_RETURN(MemoryEstimate m, EstimateMemory(model, o));
+    plan.by_slots.push_back({n, m.total});
+    plan.weights_bytes = m.total.weights_bytes;
+    plan.n_params = m.n_params;
+    const double tokens = static_cast<double>(o.context) * n;
+    if (n == *std::max_element(slots.begin(), slots.end())) {
+      plan.kv_bytes_per_token = static_cast<double>(m.total.kv_bytes) / tokens;
+    }
+  }
+  return plan;
 }
 
 }  // namespace cohost::engine

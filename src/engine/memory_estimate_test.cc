@@ -19,7 +19,8 @@ class MemoryEstimateTest : public ::testing::Test {
     InitLlamaRuntime(false);
     char tmpl[] = "/tmp/cohost-mem-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    for (auto [name, embd, layers] : {std::tuple{"a", 128, 2}, std::tuple{"b", 256, 4}}) {
+    for (auto [name, embd, layers] :
+         {std::tuple{"a", 128, 2}, std::tuple{"b", 256, 4}, std::tuple{"c", 512, 6}}) {
       SyntheticModelOptions o;
       o.vocab_path = DefaultVocabPath();
       o.shape.n_embd = embd;
@@ -88,6 +89,64 @@ TEST_F(MemoryEstimateTest, KvCacheGrowsWithContextTimesSlots) {
   EXPECT_EQ(b->total.kv_bytes, 4 * a->total.kv_bytes);
   EXPECT_EQ(b->total.weights_bytes, a->total.weights_bytes);
   EXPECT_GE(b->total.total_mib(), static_cast<int64_t>(b->total.total() >> 20));
+}
+
+// The right-sizer's table: for 1, 2, 4, 8 slots, the planned need against what llama.cpp really
+// allocates for a context of that many slots, for three generated models of different sizes.
+// Stated tolerance: each part within 1% or 64 KiB of the real allocation.
+TEST_F(MemoryEstimateTest, PlanMatchesTheRealAllocationForEachSlotCount) {
+  auto near = [](uint64_t a, uint64_t b) {
+    uint64_t d = a > b ? a - b : b - a;
+    return d <= std::max<uint64_t>(65536, b / 100);
+  };
+  for (const char* name : {"a", "b", "c"}) {
+    std::string path = dir_ + "/" + name + ".gguf";
+    SchedulerOptions o;
+    o.context = 512;
+    o.threads = 1;
+    auto plan = PlanMemory({path, -1, true}, o, {1, 2, 4, 8});
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_EQ(plan->by_slots.size(), 4u);
+    EXPECT_EQ(plan->context, 512);
+    uint64_t previous_kv = 0;
+    for (const SlotsNeed& need : plan->by_slots) {
+      SCOPED_TRACE(std::string(name) + " slots " + std::to_string(need.slots));
+      SchedulerOptions real_options = o;
+      real_options.parallel = need.slots;
+      real_options.batch = std::max(real_options.batch, need.slots);
+      MemoryEstimate real = Actual(path, real_options);
+      EXPECT_TRUE(near(need.breakdown.weights_bytes, real.total.weights_bytes));
+      EXPECT_TRUE(near(need.breakdown.kv_bytes, real.total.kv_bytes))
+          << need.breakdown.kv_bytes << " vs " << real.total.kv_bytes;
+      EXPECT_TRUE(near(need.breakdown.compute_bytes, real.total.compute_bytes))
+          << need.breakdown.compute_bytes << " vs " << real.total.compute_bytes;
+      EXPECT_TRUE(near(need.breakdown.total(), real.total.total()));
+      // KV per token times the tokens held is the KV part.
+      EXPECT_TRUE(near(static_cast<uint64_t>(plan->kv_bytes_per_token * 512 * need.slots),
+                       need.breakdown.kv_bytes));
+      EXPECT_GT(need.breakdown.kv_bytes, previous_kv);
+      previous_kv = need.breakdown.kv_bytes;
+      EXPECT_EQ(need.breakdown.weights_bytes, plan->weights_bytes);
+    }
+  }
+  // A wider, deeper model needs more weights and more KV per token.
+  SchedulerOptions o;
+  o.threads = 1;
+  o.context = 256;
+  auto small = PlanMemory({dir_ + "/a.gguf", -1, true}, o, {1});
+  auto large = PlanMemory({dir_ + "/c.gguf", -1, true}, o, {1});
+  ASSERT_TRUE(small.ok() && large.ok());
+  EXPECT_GT(large->weights_bytes, small->weights_bytes);
+  EXPECT_GT(large->kv_bytes_per_token, small->kv_bytes_per_token);
+  EXPECT_GT(large->n_params, small->n_params);
+  EXPECT_GT(small->n_params, 0u);
+}
+
+TEST_F(MemoryEstimateTest, PlanRefusesBadSlotCounts) {
+  SchedulerOptions o;
+  EXPECT_EQ(PlanMemory({dir_ + "/a.gguf", -1, true}, o, {}).status().field(), "slots");
+  EXPECT_EQ(PlanMemory({dir_ + "/a.gguf", -1, true}, o, {1, 0}).status().field(), "slots");
+  EXPECT_EQ(PlanMemory({"/nonexistent.gguf", -1, true}, o, {1}).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(MemoryEstimateTest, BadInput) {
