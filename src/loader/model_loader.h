@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "loader/disk_cache.h"
 #include "loader/source_uri.h"
 #include "loader/stream_loader.h"
 
@@ -35,6 +36,7 @@ struct LoaderOptions {
   SourceOptions sources;   // HTTP timeouts, S3 endpoint and credentials
   int gpu_layers = -1;     // layers on accelerators (-1 = all)
   bool verify = true;      // use a manifest when one sits beside the model
+  DiskCacheOptions cache;  // HTTP/S3 artifacts are kept here when cache.dir is set
 };
 
 struct LoadReport {
@@ -43,12 +45,17 @@ struct LoadReport {
   uint64_t bytes = 0;
   double seconds = 0;
   StreamStats stream;      // when streamed
+  bool from_cache = false; // loaded from the disk cache
+  bool cached = false;     // written to the disk cache by this load
 };
 
 // The mode `auto` resolves to for `uri`.
 LoadMode ResolveAutoMode(const ParsedUri& uri);
 
-// Loads `uri`. On success the caller owns the model (llama_model_free). Errors: as for
+// Loads `uri`. Remote artifacts go through the disk cache when options.cache.dir is set: a
+// cached copy is loaded locally (verified against its cached manifest; a corrupt one is dropped
+// and fetched again); otherwise the artifact is written to the cache while it streams. A cache
+// that cannot take it (full, write error) is logged and the load goes on uncached. On success the caller owns the model (llama_model_free). Errors: as for
 // ParseModelUri, OpenSource and StreamModel; kInvalidArgument (field "load-mode") for mmap/read on
 // a remote URI; kDataLoss when llama.cpp rejects the file (its logged errors are not included;
 // the caller adds them).

@@ -102,6 +102,9 @@ void OnTensor(ggml_tensor* t, void* ud) {
   };
   if (t->type == GGML_TYPE_F32 && ends_with(".bias")) return SetConstant(t, 0.0f);
   if (t->type == GGML_TYPE_F32 && name.find("rope_freqs") != std::string::npos) return SetConstant(t, 1.0f);
+  if (t->type == GGML_TYPE_F32 && (ends_with(".scale") || ends_with(".input_scale"))) {
+    return SetConstant(t, 1.0f);  // per-matrix output/input scale factors
+  }
   if (name == "output.weight" && gguf_find_tensor(c->meta, "token_embd.weight") >= 0) {
     c->fill_from.emplace_back(t, "token_embd.weight");
     return;

@@ -9,9 +9,10 @@
 // arrives (ggml_backend_tensor_set; a chunk that lies inside one host-memory tensor is read straight
 // into it). Reads and copies of different chunks overlap. No temporary file, no full host copy.
 //
-// Tensors llama.cpp creates that the file lacks (optional biases, rope frequency factors, an
-// untied output matrix) are filled with the values that make them no-ops (0 for biases, 1 for
-// rope factors, the token embedding for output.weight); any other missing tensor fails the load.
+// Tensors llama.cpp creates that the file lacks (optional biases, rope frequency factors,
+// per-matrix ".scale" and ".input_scale" factors, an untied output matrix) are filled with the values that make them
+// no-ops (0 for biases, 1 for rope and scale factors, the token embedding for output.weight); any
+// other missing tensor fails the load.
 //
 // Thread safety: StreamModel may run on any thread; it starts and joins its own workers.
 #pragma once
