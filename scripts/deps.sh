@@ -8,6 +8,7 @@ PACKAGES=(
   libboost1.81-dev nlohmann-json3-dev libsqlite3-dev libcurl4-openssl-dev
   libspdlog-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev
 )
 
 missing=()

@@ -1,5 +1,6 @@
 #include "cli/runner_command.h"
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -13,7 +14,29 @@ void AddRunnerCommand(CLI::App& app) {
   auto gather_ms = std::make_shared<double>(o->scheduler.admission_gather_us / 1000.0);
   o->server.port = 8080;
   CLI::App* cmd = app.add_subcommand("runner", "Serve one model over HTTP with continuous batching (like llama-server)");
-  cmd->add_option("--model", o->model.path, "GGUF model file")->required();
+  cmd->add_option("--model", o->model.path, "GGUF model: a path, file://, http(s)://URL or s3://bucket/key")->required();
+  auto load_mode = std::make_shared<std::string>("auto");
+  auto chunk_mib = std::make_shared<double>(8);
+  cmd->add_option("--load-mode", *load_mode,
+                  "auto (local: fastest measured, remote: stream), mmap, read (llama.cpp's loader, local files), stream (cohost's chunked parallel loader)")
+      ->check(CLI::IsMember({"auto", "mmap", "read", "stream"}))
+      ->capture_default_str();
+  cmd->add_option("--load-chunk-mib", *chunk_mib, "bytes per ranged read when streaming, in MiB")
+      ->check(CLI::Range(0.0625, 1024.0))
+      ->capture_default_str();
+  cmd->add_option("--load-concurrency", o->load.stream.concurrency, "ranged reads in flight when streaming")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--load-stall-timeout-s", o->load.sources.http.stall_timeout_s,
+                  "fail an HTTP/S3 read that moves no data for this long")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_flag("!--no-verify", o->load.verify, "ignore a manifest beside the model");
+  auto cache_gib = std::make_shared<double>(20);
+  cmd->add_option("--cache-dir", o->load.cache.dir, "keep HTTP/S3 artifacts in this disk cache (default: none)");
+  cmd->add_option("--cache-max-gib", *cache_gib, "disk cache size bound (least recently used entries go first)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
   cmd->add_option("--alias", o->service.model_name, "model id clients send (default: file name without .gguf)");
   cmd->add_option("--host", o->server.host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "TCP port (0 picks a free one, logged at start)")->capture_default_str();
@@ -43,8 +66,20 @@ void AddRunnerCommand(CLI::App& app) {
   cmd->add_flag("!--no-mmap", o->model.use_mmap, "read the model instead of mapping it");
   cmd->add_flag("--verbose,-v", o->verbose, "debug logs, and llama.cpp's own logging");
   cmd->add_flag("--exit-with-parent", o->exit_with_parent, "exit when the parent process dies (used by cohost serve)");
-  cmd->callback([o, gather_ms, flash_attn] {
+  cmd->callback([o, gather_ms, flash_attn, load_mode, chunk_mib, cache_gib] {
     log::SetComponent("runner");
+    o->load.mode = *loader::ParseLoadMode(*load_mode);
+    o->load.stream.chunk_bytes = static_cast<size_t>(*chunk_mib * (1 << 20));
+    o->load.cache.max_bytes = static_cast<uint64_t>(*cache_gib * (1 << 30));
+    if (o->model.path.rfind("s3://", 0) == 0) {
+      const char* home = std::getenv("HOME");
+      auto s3 = loader::ResolveS3Config([](const char* n) { return std::getenv(n); }, home ? home : "");
+      if (!s3.ok()) {
+        log::Error("cannot load model", {{"error", s3.status().message()}});
+        throw CLI::RuntimeError(1);
+      }
+      o->load.sources.s3 = *s3;
+    }
     if (o->verbose) log::SetLevel(log::Level::kDebug);
     o->scheduler.admission_gather_us = static_cast<int>(*gather_ms * 1000.0);
     o->scheduler.flash_attention = *flash_attn == "on"    ? engine::FlashAttention::kOn

@@ -50,6 +50,10 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const ModelOptions& options) {
     std::string why = TakeLlamaErrors();
     return DataLoss("llama.cpp could not load " + options.path + (why.empty() ? "" : ": " + why));
   }
+  return Adopt(raw);
+}
+
+std::unique_ptr<Model> Model::Adopt(llama_model* raw) {
   std::unique_ptr<Model> m(new Model());
   m->model_ = raw;
   m->vocab_ = llama_model_get_vocab(raw);

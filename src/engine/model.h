@@ -38,6 +38,8 @@ class Model {
   //   kDataLoss   the file is not GGUF, or is truncated (sizes named), or llama.cpp rejects it
   //               (its own error message included).
   static StatusOr<std::unique_ptr<Model>> Load(const ModelOptions& options);
+  // Takes ownership of a model created elsewhere (the streaming loader). REQUIRES: raw != nullptr.
+  static std::unique_ptr<Model> Adopt(llama_model* raw);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

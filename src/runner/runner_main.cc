@@ -11,6 +11,50 @@
 #include "engine/memory_fit.h"
 
 namespace cohost::runner {
+namespace {
+
+void LogProgress(const loader::LoadProgress& p) {
+  double rate = p.seconds > 0 ? p.bytes_done / p.seconds : 0;
+  double eta = rate > 0 ? (p.bytes_total - p.bytes_done) / rate : 0;
+  log::Info("load progress", {{"bytes", static_cast<int64_t>(p.bytes_done)},
+                              {"total", static_cast<int64_t>(p.bytes_total)},
+                              {"mib_per_s", static_cast<int64_t>(rate / (1 << 20))},
+                              {"eta_s", eta}});
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<engine::Model>> LoadRunnerModel(const RunnerOptions& options) {
+  loader::LoaderOptions load = options.load;
+  load.gpu_layers = options.model.gpu_layers;
+  if (!options.model.use_mmap && load.mode == loader::LoadMode::kAuto) load.mode = loader::LoadMode::kRead;
+  ASSIGN_OR_RETURN(loader::ParsedUri uri, loader::ParseModelUri(options.model.path));
+  loader::LoadMode mode = load.mode == loader::LoadMode::kAuto ? loader::ResolveAutoMode(uri) : load.mode;
+  log::Info("loading model", {{"uri", options.model.path}, {"mode", loader::LoadModeName(mode)}});
+  if ((mode == loader::LoadMode::kMmap || mode == loader::LoadMode::kRead) && uri.scheme == loader::UriScheme::kFile) {
+    engine::ModelOptions m = options.model;
+    m.path = uri.path;
+    m.use_mmap = mode == loader::LoadMode::kMmap;
+    return engine::Model::Load(m);
+  }
+  if (!load.stream.on_progress) load.stream.on_progress = &LogProgress;
+  loader::LoadReport report;
+  engine::TakeLlamaErrors();
+  auto raw = loader::LoadModel(options.model.path, load, &report);
+  if (!raw.ok()) {
+    std::string why = engine::TakeLlamaErrors();
+    Status s = raw.status();
+    return Status(s.code(), s.message() + (why.empty() ? "" : ": " + why), s.field());
+  }
+  log::Info("model loaded", {{"mode", loader::LoadModeName(report.mode_used)},
+                             {"bytes", static_cast<int64_t>(report.bytes)},
+                             {"seconds", report.seconds},
+                             {"verified", report.verified ? "yes" : "no"},
+                             {"from_cache", report.from_cache ? "yes" : "no"},
+                             {"cached", report.cached ? "yes" : "no"},
+                             {"chunks", static_cast<int64_t>(report.stream.chunks)}});
+  return engine::Model::Adopt(*raw);
+}
 
 int RunRunner(RunnerOptions options) {
   if (options.exit_with_parent) {
@@ -21,8 +65,12 @@ int RunRunner(RunnerOptions options) {
   if (options.service.model_name.empty()) {
     options.service.model_name = std::filesystem::path(options.model.path).stem().string();
   }
-  if (options.memory_limit_mib > 0) {
-    auto fit = engine::FitToMemoryLimit(options.model, options.scheduler, options.memory_limit_mib);
+  // The memory fit needs the file's header; remote models are measured by the control plane only.
+  auto local = loader::ParseModelUri(options.model.path);
+  if (options.memory_limit_mib > 0 && local.ok() && local->scheme == loader::UriScheme::kFile) {
+    engine::ModelOptions measured = options.model;
+    measured.path = local->path;
+    auto fit = engine::FitToMemoryLimit(measured, options.scheduler, options.memory_limit_mib);
     if (!fit.ok()) {
       bool too_big = fit.status().code() == StatusCode::kResourceExhausted;
       log::Error(too_big ? "the copy does not fit its memory limit" : "cannot load model",
@@ -35,8 +83,7 @@ int RunRunner(RunnerOptions options) {
     }
     options.scheduler = fit->options;
   }
-  log::Info("loading model", {{"path", options.model.path}});
-  auto model = engine::Model::Load(options.model);
+  auto model = LoadRunnerModel(options);
   if (!model.ok()) {
     log::Error("cannot load model", {{"error", model.status().message()}});
     return 1;

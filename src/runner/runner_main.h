@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/model.h"
+#include "loader/model_loader.h"
 #include "engine/scheduler.h"
 #include "net/http_server.h"
 #include "runner/runner_service.h"
@@ -11,7 +12,9 @@
 namespace cohost::runner {
 
 struct RunnerOptions {
-  engine::ModelOptions model;
+  engine::ModelOptions model;  // model.path is a model URI: a path, file://, http(s)://, s3://
+  // How weights are loaded (mode, chunking, sources). Its gpu_layers is taken from model.
+  loader::LoaderOptions load;
   engine::SchedulerOptions scheduler;
   net::ServerOptions server;
   RunnerServiceOptions service;  // model_name defaults to the file name without .gguf
@@ -27,5 +30,9 @@ struct RunnerOptions {
 // Loads the model, then listens. Returns the process exit code: 1 when the model cannot be
 // loaded or the address cannot be bound (the reason is logged, nothing listens), 0 after a signal.
 int RunRunner(RunnerOptions options);
+
+// Loads the runner's model as options.load says: llama.cpp's own loader for mmap/read on a local
+// file, the streaming loader otherwise. Logs the mode, bytes, time and verification.
+StatusOr<std::unique_ptr<engine::Model>> LoadRunnerModel(const RunnerOptions& options);
 
 }  // namespace cohost::runner

@@ -1,0 +1,151 @@
+#include "loader/http_source.h"
+
+#include <curl/curl.h>
+
+#include <strings.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace cohost::loader {
+namespace {
+
+struct CurlHandle {
+  CURL* h = nullptr;
+  CurlHandle() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    h = curl_easy_init();
+  }
+  ~CurlHandle() { curl_easy_cleanup(h); }
+};
+
+// One handle per reading thread: curl_easy_reset keeps its connection cache, so consecutive
+// ranged reads reuse a keep-alive connection.
+CURL* ThreadHandle() {
+  thread_local CurlHandle handle;
+  curl_easy_reset(handle.h);
+  return handle.h;
+}
+
+struct Sink {
+  char* dst;
+  size_t cap;
+  size_t got = 0;
+  bool overflow = false;
+  int64_t total = -1;  // from Content-Range
+};
+
+size_t Header(char* p, size_t size, size_t n, void* ud) {
+  auto* s = static_cast<Sink*>(ud);
+  std::string line(p, size * n);
+  if (line.size() > 14 && strncasecmp(line.c_str(), "content-range:", 14) == 0) {
+    size_t slash = line.find('/');
+    if (slash != std::string::npos) s->total = std::strtoll(line.c_str() + slash + 1, nullptr, 10);
+  }
+  return size * n;
+}
+
+size_t Write(char* p, size_t size, size_t n, void* ud) {
+  auto* s = static_cast<Sink*>(ud);
+  size_t bytes = size * n;
+  if (s->got + bytes > s->cap) {
+    s->overflow = true;
+    return 0;  // aborts the transfer
+  }
+  std::memcpy(s->dst + s->got, p, bytes);
+  s->got += bytes;
+  return bytes;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<HttpSource>> HttpSource::Open(const std::string& url, HttpOptions options,
+                                                       RequestSigner signer,
+                                                       std::string display_uri) {
+  if (display_uri.empty()) display_uri = url;
+  std::unique_ptr<HttpSource> s(
+      new HttpSource(url, options, std::move(signer), std::move(display_uri)));
+  // The size from a one-byte ranged GET (Content-Range: bytes 0-0/SIZE): it also proves the
+  // server honours Range, and needs no HEAD support.
+  char first = 0;
+  uint64_t length = 0;
+  RETURN_IF_ERROR(s->Request("GET", "bytes=0-0", &first, 1, &length));
+  s->size_ = length;
+  return s;
+}
+
+Status HttpSource::ReadAt(uint64_t offset, void* dst, size_t len) const {
+  RETURN_IF_ERROR(CheckRange(*this, offset, len));
+  if (len == 0) return Status::Ok();
+  const std::string range =
+      "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + len - 1);
+  return Request("GET", range, dst, len, nullptr);
+}
+
+Status HttpSource::Request(const std::string& method, const std::string& range, void* dst,
+                           size_t len, uint64_t* content_length) const {
+  CURL* h = ThreadHandle();
+  curl_slist* headers = nullptr;
+  if (!range.empty()) headers = curl_slist_append(headers, ("Range: " + range).c_str());
+  if (signer_) {
+    for (const std::string& line : signer_(method, range)) headers = curl_slist_append(headers, line.c_str());
+  }
+  Sink sink{static_cast<char*>(dst), len};
+  char err[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_s);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
+  CURLcode rc = curl_easy_perform(h);
+  curl_slist_free_all(headers);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  const std::string what = method + " " + display_uri_ + (range.empty() ? "" : " (" + range + ")");
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return Status(StatusCode::kDeadlineExceeded,
+                  what + ": the server stalled (no data for " +
+                      std::to_string(options_.stall_timeout_s) + " s)");
+  }
+  if (rc == CURLE_WRITE_ERROR && sink.overflow) {
+    return DataLoss(what + ": the server sent more than the " + std::to_string(len) +
+                    " bytes asked for (HTTP " + std::to_string(status) + "; does it support Range?)");
+  }
+  if (rc != CURLE_OK) {
+    return Unavailable(what + ": " + (err[0] ? err : curl_easy_strerror(rc)));
+  }
+  if (status == 404) return NotFound(what + ": not found (HTTP 404)");
+  if (status == 403 || status == 401) {
+    return Status(StatusCode::kFailedPrecondition,
+                  what + ": access denied (HTTP " + std::to_string(status) + "); check credentials");
+  }
+  if (status < 200 || status >= 300) {
+    return Unavailable(what + ": HTTP " + std::to_string(status));
+  }
+  if (status != 206) {
+    return Status(StatusCode::kFailedPrecondition,
+                  what + ": the server ignored the Range header (HTTP " + std::to_string(status) + ")");
+  }
+  if (sink.got != len) {
+    return DataLoss(what + ": got " + std::to_string(sink.got) + " of " + std::to_string(len) +
+                    " bytes (truncated artifact?)");
+  }
+  if (content_length) {
+    if (sink.total < 0) {
+      return Status(StatusCode::kFailedPrecondition, what + ": no total size in Content-Range");
+    }
+    *content_length = static_cast<uint64_t>(sink.total);
+  }
+  return Status::Ok();
+}
+
+}  // namespace cohost::loader
