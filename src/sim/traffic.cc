@@ -126,14 +126,15 @@ StatusOr<std::vector<Request>> ParseTrace(std::string_view csv, const Scenario& 
     std::string_view cols[4];
     int n = 0;
     size_t p = 0;
-    while (n < 4) {
+    bool more = true;  // a comma followed the last column read
+    while (n < 4 && more) {
       size_t c = line.find(',', p);
       cols[n++] = Trim(line.substr(p, c == std::string_view::npos ? std::string_view::npos : c - p));
-      if (c == std::string_view::npos) break;
+      more = c != std::string_view::npos;
       p = c + 1;
     }
     std::string at = std::string(source) + " line " + std::to_string(line_no);
-    if (n != 4 || line.find(',', p) != std::string_view::npos) {
+    if (n != 4 || more) {
       return InvalidArgument(at, at + ": expected 4 columns: timestamp_s,model,prompt_tokens,output_tokens");
     }
     Request r;
