@@ -1,5 +1,6 @@
 #include "core/component.h"
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 
@@ -120,17 +121,63 @@ StatusOr<ScalingMetric> ParseMetric(const std::string& s) {
                          "or queue_depth; got \"" + s + "\"");
 }
 
+Status ApplyStep(const json& st, const std::string& prefix, ScalingStep* step) {
+  RETURN_IF_ERROR(RequireObject(st, prefix));
+  RETURN_IF_ERROR(OnlyKnownFields(st, prefix, {"lower", "upper", "adjustment"}));
+  if (!st.contains("adjustment")) return InvalidArgument(prefix + ".adjustment", "is required");
+  RETURN_IF_ERROR(ReadNumber(st, prefix, "lower", 0, 1e12, &step->lower));
+  RETURN_IF_ERROR(ReadNumber(st, prefix, "upper", 0, 1e12, &step->upper));
+  RETURN_IF_ERROR(ReadInt(st, prefix, "adjustment", -10000, 10000, &step->adjustment));
+  if (step->adjustment == 0) return InvalidArgument(prefix + ".adjustment", "must not be 0");
+  if (step->upper <= step->lower) {
+    return InvalidArgument(prefix + ".upper", "must be above lower (" + json(step->lower).dump() +
+                                                  "), got " + json(step->upper).dump());
+  }
+  return Status::Ok();
+}
+
+// Steps: a JSON array of {lower, upper, adjustment}, in any order, not overlapping.
+Status ApplySteps(const json& arr, std::vector<ScalingStep>* steps) {
+  if (!arr.is_array()) return InvalidArgument("scaling.steps", "expected an array of steps");
+  if (arr.size() > 32) return InvalidArgument("scaling.steps", "at most 32 steps");
+  std::vector<ScalingStep> out(arr.size());
+  for (size_t i = 0; i < arr.size(); ++i)
+    RETURN_IF_ERROR(ApplyStep(arr[i], "scaling.steps[" + std::to_string(i) + "]", &out[i]));
+  std::vector<ScalingStep> sorted = out;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const ScalingStep& a, const ScalingStep& b) { return a.lower < b.lower; });
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].lower < sorted[i - 1].upper) {
+      return InvalidArgument("scaling.steps", "steps overlap: [" + json(sorted[i - 1].lower).dump() +
+                                                  ", " + json(sorted[i - 1].upper).dump() +
+                                                  ") and [" + json(sorted[i].lower).dump() + ", " +
+                                                  json(sorted[i].upper).dump() + ")");
+    }
+  }
+  *steps = std::move(sorted);
+  return Status::Ok();
+}
+
 Status ApplyScaling(const json& s, ScalingPolicy* p) {
   RETURN_IF_ERROR(RequireObject(s, "scaling"));
-  RETURN_IF_ERROR(OnlyKnownFields(s, "scaling", {"metric", "target", "scale_out_cooldown_s",
-                                                  "scale_in_cooldown_s", "scale_to_zero_after_s"}));
+  RETURN_IF_ERROR(OnlyKnownFields(
+      s, "scaling", {"metric", "target", "steps", "scale_out_cooldown_s", "scale_in_cooldown_s",
+                     "stabilization_window_s", "scale_to_zero_after_s", "max_held_requests",
+                     "hold_timeout_s"}));
+  if (s.contains("target") && s.contains("steps") && !s["steps"].empty())
+    return InvalidArgument("scaling.steps", "give either target (target tracking) or steps, not both");
   std::string metric = ScalingMetricName(p->metric);
   RETURN_IF_ERROR(ReadString(s, "scaling", "metric", &metric));
   ASSIGN_OR_RETURN(p->metric, ParseMetric(metric));
   RETURN_IF_ERROR(ReadNumber(s, "scaling", "target", 0.001, 1e9, &p->target));
+  if (s.contains("target")) p->steps.clear();  // switching to target tracking
+  if (auto it = s.find("steps"); it != s.end()) RETURN_IF_ERROR(ApplySteps(*it, &p->steps));
   RETURN_IF_ERROR(ReadInt(s, "scaling", "scale_out_cooldown_s", 0, 86400, &p->scale_out_cooldown_s));
   RETURN_IF_ERROR(ReadInt(s, "scaling", "scale_in_cooldown_s", 0, 86400, &p->scale_in_cooldown_s));
+  RETURN_IF_ERROR(ReadInt(s, "scaling", "stabilization_window_s", 0, 86400, &p->stabilization_window_s));
   RETURN_IF_ERROR(ReadInt(s, "scaling", "scale_to_zero_after_s", 0, 7 * 86400, &p->scale_to_zero_after_s));
+  RETURN_IF_ERROR(ReadInt(s, "scaling", "max_held_requests", 0, 100000, &p->max_held_requests));
+  RETURN_IF_ERROR(ReadInt(s, "scaling", "hold_timeout_s", 1, 3600, &p->hold_timeout_s));
   return Status::Ok();
 }
 
@@ -220,8 +267,18 @@ json ToJson(const Endpoint& e) {
   return {{"name", e.name}, {"kind", EndpointKindName(e.kind)}, {"routing", RoutingStrategyName(e.routing)}};
 }
 
+static json StepsToJson(const std::vector<ScalingStep>& steps) {
+  json out = json::array();
+  for (const ScalingStep& st : steps) {
+    json j = {{"lower", st.lower}, {"adjustment", st.adjustment}};
+    if (std::isfinite(st.upper)) j["upper"] = st.upper;  // omitted: no upper bound
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 json ToJson(const InferenceComponent& c) {
-  return {{"name", c.name},
+  json j = {{"name", c.name},
           {"endpoint", c.endpoint},
           {"model", {{"uri", c.model_uri}}},
           {"compute", {{"accelerators", c.compute.accelerators},
@@ -233,9 +290,16 @@ json ToJson(const InferenceComponent& c) {
                        {"target", c.scaling.target},
                        {"scale_out_cooldown_s", c.scaling.scale_out_cooldown_s},
                        {"scale_in_cooldown_s", c.scaling.scale_in_cooldown_s},
-                       {"scale_to_zero_after_s", c.scaling.scale_to_zero_after_s}}},
+                       {"steps", StepsToJson(c.scaling.steps)},
+                       {"stabilization_window_s", c.scaling.stabilization_window_s},
+                       {"scale_to_zero_after_s", c.scaling.scale_to_zero_after_s},
+                       {"max_held_requests", c.scaling.max_held_requests},
+                       {"hold_timeout_s", c.scaling.hold_timeout_s}}},
           {"priority", c.priority},
           {"placement", PlacementStrategyName(c.placement)}};
+  // Step scaling has no target: leave it out so the form parses back as it was.
+  if (c.scaling.step_scaling()) j["scaling"].erase("target");
+  return j;
 }
 
 const char* EndpointKindName(EndpointKind kind) {

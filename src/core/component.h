@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,12 +52,31 @@ enum class ScalingMetric {
   kQueueDepth,
 };
 
+// One step of step scaling: while the metric is in [lower, upper), change the copy count by
+// `adjustment` (positive: add copies; negative: remove). Steps must not overlap.
+struct ScalingStep {
+  double lower = 0;                                          // inclusive
+  double upper = std::numeric_limits<double>::infinity();   // exclusive; infinity when omitted
+  int adjustment = 0;
+
+  bool operator==(const ScalingStep&) const = default;
+};
+
+// How a component's copy count follows its traffic (src/policy/autoscale.h has the rules).
+// Target tracking by default; with `steps` non-empty, step scaling on the same metric.
 struct ScalingPolicy {
   ScalingMetric metric = ScalingMetric::kConcurrentRequestsPerCopy;
-  double target = 4;
-  int scale_out_cooldown_s = 10;
-  int scale_in_cooldown_s = 120;
-  int scale_to_zero_after_s = 600;  // only with copies.min == 0
+  double target = 4;               // target tracking: the metric's target value per copy
+  std::vector<ScalingStep> steps;  // step scaling, when non-empty (then `target` is unused)
+  int scale_out_cooldown_s = 10;   // after a scale-out, no further scale-out for this long
+  int scale_in_cooldown_s = 120;   // after any scaling, no scale-in for this long
+  int stabilization_window_s = 60; // scale-in goes only to the highest recommendation in this window
+  int scale_to_zero_after_s = 600; // only with copies.min == 0: idle this long -> zero copies
+  // Requests held while the component has no ready copy (cold start):
+  int max_held_requests = 64;      // beyond this, 503 with Retry-After
+  int hold_timeout_s = 60;         // a held request waits at most this long, then 503
+
+  bool step_scaling() const { return !steps.empty(); }
 };
 
 struct InferenceComponent {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace cohost {
 namespace {
 
@@ -65,6 +67,19 @@ TEST(ComponentTest, BadInputNamesTheField) {
       {R"({"copies": {"initial": 9}})", "copies.initial"},
       {R"({"scaling": {"metric": "gpu_util"}})", "scaling.metric"},
       {R"({"scaling": {"target": 0}})", "scaling.target"},
+      {R"({"scaling": {"stabilization_window_s": -1}})", "scaling.stabilization_window_s"},
+      {R"({"scaling": {"max_held_requests": "many"}})", "scaling.max_held_requests"},
+      {R"({"scaling": {"hold_timeout_s": 0}})", "scaling.hold_timeout_s"},
+      {R"({"scaling": {"cooldown": 5}})", "scaling.cooldown"},
+      {R"({"scaling": {"target": null, "steps": {"lower": 1}}})", "scaling.steps"},
+      {R"({"scaling": {"target": null, "steps": [{"lower": 1}]}})", "scaling.steps[0].adjustment"},
+      {R"({"scaling": {"target": null, "steps": [{"lower": 2, "upper": 1, "adjustment": 1}]}})",
+       "scaling.steps[0].upper"},
+      {R"({"scaling": {"target": null, "steps": [{"lower": 0, "adjustment": 0}]}})",
+       "scaling.steps[0].adjustment"},
+      {R"({"scaling": {"target": null, "steps": [{"lower": 0, "upper": 3, "adjustment": -1},
+                                                  {"lower": 2, "adjustment": 1}]}})", "scaling.steps"},
+      {R"({"scaling": {"steps": [{"lower": 0, "adjustment": 1}]}})", "scaling.steps"},
       {R"({"priority": 101})", "priority"},
       {R"({"priority": "high"})", "priority"},
       {R"({"placement": "random"})", "placement"},
@@ -95,6 +110,34 @@ TEST(ComponentTest, UpdateAppliesOnlyPresentFields) {
   EXPECT_EQ(renamed.status().field(), "name");
   auto bounds = UpdateInferenceComponent(*c, json::parse(R"({"copies": {"max": 0}})"));
   EXPECT_FALSE(bounds.ok());
+}
+
+TEST(ComponentTest, ScalingFieldsParseAndRoundTrip) {
+  json body = Example();
+  body["scaling"] = json::parse(R"({"metric": "queue_depth", "stabilization_window_s": 5,
+      "max_held_requests": 3, "hold_timeout_s": 9,
+      "steps": [{"lower": 4, "adjustment": 2}, {"lower": 0, "upper": 1, "adjustment": -1}]})");
+  auto c = ParseInferenceComponent(body);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->scaling.metric, ScalingMetric::kQueueDepth);
+  EXPECT_EQ(c->scaling.stabilization_window_s, 5);
+  EXPECT_EQ(c->scaling.max_held_requests, 3);
+  EXPECT_EQ(c->scaling.hold_timeout_s, 9);
+  ASSERT_EQ(c->scaling.steps.size(), 2u);  // sorted by lower bound
+  EXPECT_EQ(c->scaling.steps[0], (ScalingStep{0, 1, -1}));
+  EXPECT_EQ(c->scaling.steps[1].adjustment, 2);
+  EXPECT_TRUE(std::isinf(c->scaling.steps[1].upper));
+  json out = ToJson(*c);
+  EXPECT_FALSE(out["scaling"].contains("target"));
+  EXPECT_FALSE(out["scaling"]["steps"][1].contains("upper"));
+  auto again = ParseInferenceComponent(out);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ToJson(*again), out);
+  // An update back to target tracking drops the steps.
+  auto u = UpdateInferenceComponent(*c, json::parse(R"({"scaling": {"target": 2}})"));
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_FALSE(u->scaling.step_scaling());
+  EXPECT_EQ(u->scaling.stabilization_window_s, 5);
 }
 
 TEST(ComponentTest, Endpoints) {
