@@ -53,7 +53,9 @@ struct ModelState {
   std::deque<int64_t> held;
   int64_t outstanding = 0;  // held + queued + in slots
   double integral = 0, last_t = 0;
-  double last_request = -1, last_out = -1e18, last_in = -1e18;
+  double last_request = -1;
+  int64_t arrivals_since_tick = 0;
+  std::unique_ptr<ScaleDecider> decider;  // autoscaled models only
   double ttft_slo = 0, itl_slo = 0;
 };
 
@@ -91,6 +93,7 @@ class Simulation {
   Status OnCompletion(int c, double now);
   Status OnReady(int c, double now);
   Status OnTick(double now);
+  ScaleInput Observe(int m, double now);
   Status Reconcile(int m, int desired, double now);
   void Reject(int64_t req, int m, double now) {
     ++result_.rejected;
@@ -105,7 +108,6 @@ class Simulation {
   StrategyKind kind_;
   Fleet fleet_;
   std::mt19937_64 rng_;
-  std::unique_ptr<ScaleDecider> decider_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   uint64_t seq_ = 0;
   std::vector<SimCopy> copies_;
@@ -128,6 +130,10 @@ Status Simulation::Setup() {
     ms.autoscaled = kind_ == StrategyKind::kInferenceComponents ||
                     (kind_ == StrategyKind::kHybrid && !spec.dedicated_in_hybrid);
     ms.pinned = !ms.autoscaled;
+    if (ms.autoscaled) {
+      ms.decider = MakeLiveScaleDecider(spec);
+      result_.scaler = ms.decider->Name();
+    }
     ms.owner = dedicated ? static_cast<int>(m) : -1;
     ms.req.accelerators = dedicated ? std::max(1.0, spec.accelerators) : spec.accelerators;
     ms.req.memory_mib = spec.memory_mib;
@@ -226,6 +232,7 @@ Status Simulation::OnArrival(int64_t req, double now) {
   const Request& r = reqs_[req];
   ModelState& ms = models_[r.model];
   ms.last_request = now;
+  ++ms.arrivals_since_tick;
   Outstanding(r.model, +1, now);
   if (!ms.ready.empty()) {
     Route(req, now);
@@ -239,14 +246,7 @@ Status Simulation::OnArrival(int64_t req, double now) {
   ++result_.held;
   if (ms.autoscaled && ms.alive.empty()) {
     // The router wakes a component at zero copies at once, as the live one does.
-    ScaleInput in;
-    in.now_s = now;
-    in.held = static_cast<int>(ms.held.size());
-    in.last_request_s = now;
-    in.settings = &s_.models[r.model].scaling;
-    in.last_scale_out_s = ms.last_out;
-    in.last_scale_in_s = ms.last_in;
-    RETURN_IF_ERROR(Reconcile(r.model, decider_->Decide(in), now));
+    RETURN_IF_ERROR(Reconcile(r.model, ms.decider->Decide(Observe(r.model, now)), now));
   }
   return Status::Ok();
 }
@@ -301,11 +301,8 @@ Status Simulation::Reconcile(int m, int desired, double now) {
   int alive = static_cast<int>(ms.alive.size());
   if (desired > alive) {
     for (int i = alive; i < desired; ++i) RETURN_IF_ERROR(AddCopy(m, now, false));
-    if (static_cast<int>(ms.alive.size()) > alive) ms.last_out = now;
     return Status::Ok();
   }
-  if (desired >= alive) return Status::Ok();
-  ms.last_in = now;
   while (static_cast<int>(ms.alive.size()) > desired) {
     // Cancel a loading copy first; else drain the ready copy with the fewest requests.
     int pick = -1;
@@ -339,20 +336,24 @@ Status Simulation::OnTick(double now) {
       Reject(ms.held.front(), static_cast<int>(m), now);
       ms.held.pop_front();
     }
-    ScaleInput in;
-    in.now_s = now;
-    in.current_copies = static_cast<int>(ms.alive.size());
-    in.ready_copies = static_cast<int>(ms.ready.size());
-    in.concurrency = ms.integral / s_.autoscale_tick_s;
-    in.held = static_cast<int>(ms.held.size());
-    in.last_request_s = ms.last_request;
-    in.last_scale_out_s = ms.last_out;
-    in.last_scale_in_s = ms.last_in;
-    in.settings = &s_.models[m].scaling;
+    ScaleInput in = Observe(static_cast<int>(m), now);
+    in.invocations_per_minute = static_cast<double>(ms.arrivals_since_tick) * 60 / s_.autoscale_tick_s;
+    ms.arrivals_since_tick = 0;
     ms.integral = 0;
-    RETURN_IF_ERROR(Reconcile(static_cast<int>(m), decider_->Decide(in), now));
+    RETURN_IF_ERROR(Reconcile(static_cast<int>(m), ms.decider->Decide(in), now));
   }
   return Status::Ok();
+}
+
+ScaleInput Simulation::Observe(int m, double now) {
+  const ModelState& ms = models_[m];
+  ScaleInput in;
+  in.now_s = now;
+  in.current_copies = static_cast<int>(ms.alive.size());
+  for (int c : ms.ready) in.in_flight += copies_[c].server->active();
+  in.waiting = static_cast<double>(ms.outstanding) - in.in_flight;
+  in.last_request_s = ms.last_request;
+  return in;
 }
 
 void Simulation::TakeSample(double now) {
@@ -385,10 +386,6 @@ StatusOr<StrategyResult> Simulation::Run() {
     }
   }
   bool any_autoscaled = kind_ == StrategyKind::kInferenceComponents || kind_ == StrategyKind::kHybrid;
-  if (any_autoscaled) {
-    decider_ = MakeLiveScaleDecider();
-    result_.scaler = decider_->Name();
-  }
   ttft_.assign(reqs_.size(), -1.f);
   itl_.reserve(reqs_.size());
   e2e_.reserve(reqs_.size());

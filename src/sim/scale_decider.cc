@@ -1,39 +1,60 @@
 #include "sim/scale_decider.h"
 
-#include <algorithm>
+#include <chrono>
 #include <cmath>
+
+#include "policy/autoscale.h"
 
 namespace cohost::sim {
 namespace {
 
-class TargetTracking : public ScaleDecider {
+policy::ScaleTime At(double seconds) {
+  return policy::ScaleTime{} + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(seconds));
+}
+
+int Seconds(double s) { return static_cast<int>(std::lround(s)); }
+
+class LiveDecider : public ScaleDecider {
  public:
-  int Decide(const ScaleInput& in) override {
-    const ScalingSettings& s = *in.settings;
-    int current = in.current_copies;
-    if (current == 0) return in.held > 0 ? std::max(1, s.min_copies) : s.min_copies;
-    int want = static_cast<int>(std::ceil(in.concurrency / s.target - 1e-9));
-    want = std::clamp(want, std::max(1, s.min_copies), s.max_copies);
-    if (want > current) {
-      return in.now_s - in.last_scale_out_s >= s.scale_out_cooldown_s ? want : current;
-    }
-    if (want < current &&
-        in.now_s - std::max(in.last_scale_out_s, in.last_scale_in_s) >= s.scale_in_cooldown_s) {
-      current = want;
-    }
-    bool idle = in.last_request_s < 0 || in.now_s - in.last_request_s >= s.scale_to_zero_after_s;
-    if (s.min_copies == 0 && idle && in.held == 0) return 0;
-    return current;
+  explicit LiveDecider(const ModelSpec& m) {
+    const ScalingSettings& s = m.scaling;
+    policy_.metric = ScalingMetric::kConcurrentRequestsPerCopy;
+    policy_.target = s.target;
+    policy_.scale_out_cooldown_s = Seconds(s.scale_out_cooldown_s);
+    policy_.scale_in_cooldown_s = Seconds(s.scale_in_cooldown_s);
+    policy_.stabilization_window_s = Seconds(s.stabilization_window_s);
+    policy_.scale_to_zero_after_s = Seconds(s.scale_to_zero_after_s);
+    bounds_.min = s.min_copies;
+    bounds_.max = s.max_copies;
+    bounds_.initial = s.min_copies;
   }
-  std::string Name() const override { return "sim target-tracking stand-in"; }
+
+  int Decide(const ScaleInput& in) override {
+    // The engine owns the copies: the state starts from what it runs now.
+    state_.desired = in.current_copies;
+    policy::ScaleObservation obs;
+    obs.in_flight = in.in_flight;
+    obs.waiting = in.waiting;
+    obs.invocations_per_minute = in.invocations_per_minute;
+    if (in.last_request_s >= 0) obs.last_request_at = At(in.last_request_s);
+    policy::ScaleDecision d = policy::DecideScale(policy_, bounds_, state_, obs, At(in.now_s));
+    state_ = std::move(d.next);
+    return d.desired;
+  }
+
+  std::string Name() const override { return "policy::DecideScale (live)"; }
+
+ private:
+  ScalingPolicy policy_;
+  CopyBounds bounds_;
+  policy::ScalingState state_;
 };
 
 }  // namespace
 
-std::unique_ptr<ScaleDecider> MakeTargetTrackingDecider() {
-  return std::make_unique<TargetTracking>();
+std::unique_ptr<ScaleDecider> MakeLiveScaleDecider(const ModelSpec& model) {
+  return std::make_unique<LiveDecider>(model);
 }
-
-std::unique_ptr<ScaleDecider> MakeLiveScaleDecider() { return MakeTargetTrackingDecider(); }
 
 }  // namespace cohost::sim

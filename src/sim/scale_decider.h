@@ -1,9 +1,10 @@
 // ScaleDecider: how many copies one component should have, asked at every autoscaler tick.
 //
-// The simulator must drive the live autoscaling policy (DESIGN.md decision 1). This interface is
-// the seam: MakeLiveScaleDecider() adapts policy/autoscale.h when it is in the tree; until then
-// it returns the target-tracking stand-in below, and the report names which one ran.
-// Thread safety: a decider is used by one simulation thread.
+// The simulator drives the live autoscaling policy (DESIGN.md decision 1): MakeLiveScaleDecider
+// adapts policy/autoscale.h DecideScale, keeping its ScalingState between ticks exactly as the
+// live autoscaler does. The interface stays so tests (and studies of other policies) can plug in
+// another decider.
+// Thread safety: a decider belongs to one component in one simulation thread.
 #pragma once
 
 #include <memory>
@@ -13,31 +14,26 @@
 
 namespace cohost::sim {
 
+// One observation of a component at a tick (or when a request is held at zero copies).
 struct ScaleInput {
   double now_s = 0;
   int current_copies = 0;        // desired copies now (loading + ready)
-  int ready_copies = 0;
-  double concurrency = 0;        // mean requests in flight + queued + held over the last tick
-  int held = 0;                  // requests held for this component now
+  double in_flight = 0;          // requests in copies' slots
+  double waiting = 0;            // requests queued for a slot or held for a cold start
+  double invocations_per_minute = 0;
   double last_request_s = -1;    // arrival of the latest request, -1 if none yet
-  double last_scale_out_s = -1e18;
-  double last_scale_in_s = -1e18;
-  const ScalingSettings* settings = nullptr;
 };
 
 class ScaleDecider {
  public:
   virtual ~ScaleDecider() = default;
-  // The desired copy count, within [settings.min_copies, settings.max_copies].
+  // The desired copy count, within the model's [min, max] (0 only with min 0).
   virtual int Decide(const ScaleInput& input) = 0;
   virtual std::string Name() const = 0;
 };
 
-// Target tracking on concurrent requests per copy with cooldowns and scale to zero after idle;
-// wakes a component at zero copies as soon as a request is held.
-std::unique_ptr<ScaleDecider> MakeTargetTrackingDecider();
-
-// The live policy's decider (policy/autoscale.h) when present, else the stand-in.
-std::unique_ptr<ScaleDecider> MakeLiveScaleDecider();
+// policy::DecideScale with the model's scaling settings (target tracking on concurrent requests
+// per copy, cooldowns, stabilization window, scale to and from zero).
+std::unique_ptr<ScaleDecider> MakeLiveScaleDecider(const ModelSpec& model);
 
 }  // namespace cohost::sim

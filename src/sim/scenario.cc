@@ -170,13 +170,15 @@ Status ParseTraffic(const Field& f, ModelTraffic* t) {
 
 Status ParseScaling(const Field& f, ScalingSettings* s) {
   RETURN_IF_ERROR(CheckKeys(f, {"target", "min", "max", "scale_out_cooldown_s",
-                                "scale_in_cooldown_s", "scale_to_zero_after_s"}));
+                                "scale_in_cooldown_s", "stabilization_window_s",
+                                "scale_to_zero_after_s"}));
   RETURN_IF_ERROR(GetNonNegative(f, "target", &s->target, true));
   RETURN_IF_ERROR(GetInt(f, "min", &s->min_copies, 0));
   RETURN_IF_ERROR(GetInt(f, "max", &s->max_copies, 1));
   if (s->min_copies > s->max_copies) return Error(f.node["min"], Join(f.path, "min"), "must be <= max");
   RETURN_IF_ERROR(GetNonNegative(f, "scale_out_cooldown_s", &s->scale_out_cooldown_s));
   RETURN_IF_ERROR(GetNonNegative(f, "scale_in_cooldown_s", &s->scale_in_cooldown_s));
+  RETURN_IF_ERROR(GetNonNegative(f, "stabilization_window_s", &s->stabilization_window_s));
   RETURN_IF_ERROR(GetNonNegative(f, "scale_to_zero_after_s", &s->scale_to_zero_after_s));
   return Status::Ok();
 }

@@ -66,6 +66,7 @@ struct ScalingSettings {
   int max_copies = 16;
   double scale_out_cooldown_s = 10;
   double scale_in_cooldown_s = 120;
+  double stabilization_window_s = 60;
   double scale_to_zero_after_s = 600;
 };
 
