@@ -77,7 +77,12 @@ StatusOr<int> Fleet::Place(const Requirements& req, int owner, bool pin, double 
     int need = req.device_count();
     if (need > nt.devices || req.memory_mib > nt.device_memory_mib ||
         req.cpu_milli() > ToMilli(nt.cpu_cores)) continue;
-    if (best < 0 || nt.price_per_hour < scenario_.node_types[best].price_per_hour) best = static_cast<int>(t);
+    // The shared pool fills its nodes, so the price per device counts; a model's own nodes
+    // hold few copies, so the node's price does.
+    auto price = [&](const NodeType& x) {
+      return owner < 0 ? x.price_per_hour / x.devices : x.price_per_hour;
+    };
+    if (best < 0 || price(nt) < price(scenario_.node_types[best])) best = static_cast<int>(t);
   }
   if (best < 0) return -1;
   int index = -1;

@@ -25,8 +25,9 @@ class Fleet {
 
   // Places one copy for `owner` (-1: the shared pool; a model index: that model's own nodes).
   // Tries running nodes of that owner first (first fit, binpack on the node), then starts the
-  // cheapest node type that can hold it, up to its max_nodes. Returns the node index, or -1 when
-  // nothing fits (not an error). Internal when the placement code's assignment cannot be applied.
+  // cheapest node type that can hold it (per device for the shared pool, per node for a model's
+  // own nodes), up to its max_nodes. Returns the node index, or -1 when nothing fits (not an
+  // error). Internal when the placement code's assignment cannot be applied.
   StatusOr<int> Place(const Requirements& req, int owner, bool pin, double now,
                       policy::Assignment* assignment);
   // Returns a copy's reservation; stops the node when it is empty and not pinned.
