@@ -458,6 +458,7 @@ void Simulation::Finish() {
   r.itl_p50_s = Percentile(&itl_, 0.5);
   r.itl_p99_s = Percentile(&itl_, 0.99);
   r.e2e_p50_s = Percentile(&e2e_, 0.5);
+  r.e2e_p90_s = Percentile(&e2e_, 0.9);
   r.e2e_p99_s = Percentile(&e2e_, 0.99);
   r.mean_memory_util = fleet_.mean_memory_util();
   r.mean_compute_util = fleet_.mean_compute_util();

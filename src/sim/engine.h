@@ -49,7 +49,7 @@ struct StrategyResult {
   double itl_attainment = 0;
   double ttft_p50_s = 0, ttft_p99_s = 0;
   double itl_p50_s = 0, itl_p99_s = 0;
-  double e2e_p50_s = 0, e2e_p99_s = 0;
+  double e2e_p50_s = 0, e2e_p90_s = 0, e2e_p99_s = 0;
   double mean_memory_util = 0;
   double mean_compute_util = 0;
   int peak_copies = 0;
