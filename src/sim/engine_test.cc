@@ -1,0 +1,170 @@
+#include "sim/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sim/service.h"
+#include "sim/simulate.h"
+#include "sim/traffic.h"
+
+namespace cohost::sim {
+namespace {
+
+Scenario Tiny(int max_nodes = 4) {
+  std::string yaml = R"(name: tiny
+duration_h: 2
+seed: 11
+autoscale_tick_s: 10
+fleet:
+  node_types:
+    - { name: n, devices: 2, device_memory_gb: 40, price_per_hour: 10, max_nodes: )" +
+                     std::to_string(max_nodes) + R"( }
+models:
+  - name: a
+    size_gb: 10
+    reservation: { accelerators: 0.5, memory_gb: 12, cpu_cores: 1 }
+    parallel: 4
+    load_time_s: 15
+    profile: { prompt_tps: 1000, decode_tps: 20, batching: [[4, 3]] }
+    traffic: { rate_per_s: 0.8, pattern: bursty, on_s: 120, off_s: 600, burst_factor: 6, prompt_tokens: 200, output_tokens: 40 }
+    scaling: { target: 3, min: 0, max: 6, scale_to_zero_after_s: 120, scale_in_cooldown_s: 60 }
+  - name: b
+    size_gb: 2
+    reservation: { accelerators: 0.25, memory_gb: 4 }
+    parallel: 8
+    load_time_s: 5
+    traffic: { rate_per_s: 0.3, pattern: diurnal, prompt_tokens: 100, output_tokens: 20 }
+)";
+  auto s = ParseScenario(yaml);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return *s;
+}
+
+TEST(ServiceTest, OneRequestAloneTakesItsWork) {
+  ServiceProfile p;
+  p.prompt_tps = 1000;
+  p.decode_tps = 10;
+  std::vector<double> speedup = SpeedupTable(p, 4);
+  CopyServer c(&speedup);
+  double ttft = -1;
+  auto on_first = [&](int64_t, double t) { ttft = t; };
+  c.Advance(0, on_first);
+  c.Add(1, RequestWork(p, 500, 20), FirstTokenWork(p, 500));
+  EXPECT_DOUBLE_EQ(c.NextCompletion(), 0.5 + 2.0);
+  c.Advance(2.5, on_first);
+  EXPECT_NEAR(ttft, 0.6, 1e-9);
+  std::vector<int64_t> done;
+  c.CompleteDue(2.5, &done);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(c.outstanding(), 0);
+}
+
+TEST(ServiceTest, BatchingSharesTheSpeedupAndQueuesBeyondTheSlots) {
+  ServiceProfile p;
+  p.prompt_tps = 1e9;
+  p.decode_tps = 1;
+  p.batching = {{2, 1.5}};
+  std::vector<double> speedup = SpeedupTable(p, 2);
+  EXPECT_DOUBLE_EQ(speedup[2], 1.5);
+  CopyServer c(&speedup);
+  auto none = [](int64_t, double) {};
+  for (int i = 0; i < 3; ++i) c.Add(i, 3, 1);
+  EXPECT_EQ(c.active(), 2);
+  EXPECT_EQ(c.queued(), 1);
+  // Two in slots each advance at 0.75/s: 3 units of work take 4 s.
+  EXPECT_NEAR(c.NextCompletion(), 4, 1e-9);
+  c.Advance(4, none);
+  std::vector<int64_t> done;
+  c.CompleteDue(4, &done);
+  EXPECT_EQ(done.size(), 2u);
+  EXPECT_EQ(c.active(), 1);  // the queued one started
+  EXPECT_NEAR(c.NextCompletion(), 7, 1e-9);
+}
+
+TEST(SpeedupTest, InterpolatesAndStaysFlatAfterTheLastPoint) {
+  ServiceProfile p;
+  p.batching = {{3, 2.0}};
+  auto t = SpeedupTable(p, 5);
+  EXPECT_DOUBLE_EQ(t[0], 0);
+  EXPECT_DOUBLE_EQ(t[1], 1);
+  EXPECT_DOUBLE_EQ(t[2], 1.5);
+  EXPECT_DOUBLE_EQ(t[5], 2.0);
+}
+
+TEST(EngineTest, EveryStrategyAccountsForEveryRequest) {
+  Scenario s = Tiny();
+  auto requests = GenerateTraffic(s);
+  ASSERT_GT(requests.size(), 1000u);
+  for (StrategyKind k : s.strategies) {
+    auto r = RunStrategy(s, requests, k);
+    ASSERT_TRUE(r.ok()) << StrategyName(k) << ": " << r.status().ToString();
+    EXPECT_EQ(r->requests, static_cast<int64_t>(requests.size()));
+    EXPECT_EQ(r->completed + r->rejected, r->requests) << StrategyName(k);
+    EXPECT_GT(r->cost, 0);
+    EXPECT_LE(r->mean_memory_util, 1.0);
+    EXPECT_LE(r->mean_compute_util, 1.0 + 1e-9);
+    EXPECT_GE(r->slo_attainment, 0.5) << StrategyName(k);
+  }
+}
+
+TEST(EngineTest, DeterministicForASeed) {
+  Scenario s = Tiny();
+  auto a = Simulate(s);
+  auto b = Simulate(s);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->results.size(), b->results.size());
+  for (size_t i = 0; i < a->results.size(); ++i) {
+    EXPECT_EQ(a->results[i].cost, b->results[i].cost);
+    EXPECT_EQ(a->results[i].ttft_p99_s, b->results[i].ttft_p99_s);
+    EXPECT_EQ(a->results[i].cold_starts, b->results[i].cold_starts);
+    EXPECT_EQ(a->results[i].slo_attainment, b->results[i].slo_attainment);
+  }
+  s.seed = 12;
+  auto c = Simulate(s);
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(c->requests == a->requests && c->results[0].ttft_p99_s == a->results[0].ttft_p99_s, true);
+}
+
+TEST(EngineTest, AutoscalingScalesToZeroAndBackWithColdStarts) {
+  Scenario s = Tiny();
+  auto requests = GenerateTraffic(s);
+  auto r = RunStrategy(s, requests, StrategyKind::kInferenceComponents);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->cold_starts, 0);
+  EXPECT_GT(r->held, 0);  // model a at zero copies between bursts
+  int max_a = 0, min_a = 1 << 20;
+  for (const auto& per_model : r->model_copies) {
+    max_a = std::max(max_a, per_model[0]);
+    min_a = std::min(min_a, per_model[0]);
+  }
+  EXPECT_EQ(min_a, 0);
+  EXPECT_GT(max_a, 1);
+  // Cheaper than copies sized for the peak on their own nodes.
+  auto d = RunStrategy(s, requests, StrategyKind::kDedicated);
+  ASSERT_TRUE(d.ok());
+  EXPECT_LT(r->cost, d->cost);
+}
+
+TEST(EngineTest, AFullFleetRefusesCopiesWithoutOverCommitOrLosingRequests) {
+  // One node of two devices: far too small for the dedicated peak sizing.
+  Scenario s = Tiny(/*max_nodes=*/1);
+  auto requests = GenerateTraffic(s);
+  auto r = RunStrategy(s, requests, StrategyKind::kDedicated);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->placement_refusals, 0);
+  EXPECT_EQ(r->completed + r->rejected, r->requests);
+  EXPECT_LE(r->peak_nodes, 2);  // one per model's own pool at most
+  for (const Sample& x : r->samples) EXPECT_LE(x.memory_util, 1.0);
+}
+
+TEST(EngineTest, LowerBoundIsBelowEveryStrategy) {
+  Scenario s = Tiny();
+  auto rep = Simulate(s);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_GT(rep->lower_bound.cost, 0);
+  for (const auto& r : rep->results) EXPECT_GT(r.cost, rep->lower_bound.cost);
+}
+
+}  // namespace
+}  // namespace cohost::sim
