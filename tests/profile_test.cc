@@ -148,7 +148,7 @@ TEST(ProfileTest, AnObjectiveNothingMeetsAndARateNothingServes) {
   for (const auto& p : rep["projected"]) EXPECT_FALSE(p["serves_rate"].get<bool>());
 
   // The table says the same, in words.
-  ExitResult t = Profile({"--slo-ttft-ms", "0.001", "--max-concurrency", "1"});
+  ExitResult t = Profile({"--slo-ttft-ms", "0.001"});
   ASSERT_EQ(t.status, 0) << t.output;
   EXPECT_NE(t.output.find("does NOT meet the objective"), std::string::npos) << t.output;
   EXPECT_NE(t.output.find("Projected per device type"), std::string::npos) << t.output;
