@@ -75,9 +75,12 @@ TEST(ProfileTest, SweepCutOffIsConsistentAndTheSpecServesOnARealServe) {
     EXPECT_EQ(steps[i]["meets_slo"].get<bool>(), Meets(steps[i], ttft, itl)) << steps[i].dump();
     EXPECT_GT(steps[i]["decode_tokens_per_s"].get<double>(), 0);
     EXPECT_GT(steps[i]["requests_per_s"].get<double>(), 0);
-    if (steps[i]["meets_slo"].get<bool>()) best = std::max(best, steps[i]["concurrency"].get<int>());
+    const bool grew = i == 0 || steps[i]["decode_tokens_per_s"].get<double>() >=
+                                    steps[i - 1]["decode_tokens_per_s"].get<double>() * 1.05;
+    if (steps[i]["meets_slo"].get<bool>() && grew) best = std::max(best, steps[i]["concurrency"].get<int>());
   }
-  // The cut-off: the best is the highest concurrency that met; the stop reason matches the last step.
+  // The cut-off: the best is the highest concurrency that met and still added throughput; the stop
+  // reason matches the last step.
   const std::string stop = rep["measured"]["stop"];
   const json& last = steps.back();
   if (stop == "slo_broken") {

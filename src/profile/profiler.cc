@@ -197,7 +197,7 @@ StatusOr<ProfileReport> RunProfile(const ProfileOptions& o, const std::function<
   }
   copy->reset();
 
-  rep.best = BestStep(rep.steps);
+  rep.best = BestStep(rep.steps, o.min_growth);
   rep.chosen = rep.best ? *rep.best : ClosestStep(o.slo, rep.steps);
   if (!rep.best) {
     const SweepStep& c = rep.steps[rep.chosen];
