@@ -45,12 +45,13 @@ bool Meets(const json& step, double ttft, double itl) {
 TEST(ProfileTest, SweepCutOffIsConsistentAndTheSpecServesOnARealServe) {
   TempDir dir;
   const std::string svg = dir.File("chart.svg");
+  const std::string spec_file = dir.File("spec.json");
   // Objectives (on the p50) loose enough that concurrency 1 meets them on a busy 2-core machine,
   // where a single stall of a second makes the p99 of a short step useless.
   const double ttft = 3000, itl = 1000;
   ExitResult r = Profile({"--slo-ttft-ms", "3000", "--slo-itl-ms", "1000", "--slo-quantile", "p50", "--rate", "2",
                           "--output", "json",
-                          "--svg", svg, "--accelerator-memory-mib", "4096", "--name", "tiny"});
+                          "--svg", svg, "--spec", spec_file, "--accelerator-memory-mib", "4096", "--name", "tiny"});
   ASSERT_EQ(r.status, 0) << r.output;
   json rep = ParseReport(r.output);
   ASSERT_FALSE(rep.is_discarded()) << r.output;
@@ -115,6 +116,7 @@ TEST(ProfileTest, SweepCutOffIsConsistentAndTheSpecServesOnARealServe) {
   // The recommended spec, applied as it is to a real `cohost serve` on 4096 MiB virtual devices,
   // is accepted, placed and serves a request.
   json spec = rep["recommendation"]["spec"];
+  EXPECT_EQ(json::parse(ReadFile(spec_file), nullptr, false), spec);
   EXPECT_GT(spec["compute"]["memory_mb"].get<int>(), 0);
   EXPECT_GT(spec["compute"]["accelerators"].get<double>(), 0);
   EXPECT_LE(spec["compute"]["accelerators"].get<double>(), 1);
