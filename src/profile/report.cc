@@ -23,9 +23,13 @@ std::string Pad(const std::string& s, size_t w, bool right = true) {
   return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
 }
 
-std::string Row(const std::vector<std::string>& cells, const std::vector<size_t>& widths) {
+// The first column is left-aligned, the others right-aligned; the last one left-aligned too when
+// it is free text (a verdict, a note).
+std::string Row(const std::vector<std::string>& cells, const std::vector<size_t>& widths, bool text_last = true) {
   std::string out = " ";
-  for (size_t i = 0; i < cells.size(); ++i) out += " " + Pad(cells[i], widths[i], i != 0 && i + 1 != cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    out += " " + Pad(cells[i], widths[i], i != 0 && (!text_last || i + 1 != cells.size()));
+  }
   return out + "\n";
 }
 
@@ -50,11 +54,11 @@ std::string RenderTable(const ProfileReport& r) {
   o << "  weights " << F("%.1f", Mib(m.weights_bytes)) << " MiB; KV cache " << F("%.1f", m.kv_bytes_per_token / 1024)
     << " KiB per token\n";
   std::vector<size_t> mw{6, 12, 12, 12, 12};
-  o << Row({"slots", "weights MiB", "KV MiB", "compute MiB", "total MiB"}, mw);
+  o << Row({"slots", "weights MiB", "KV MiB", "compute MiB", "total MiB"}, mw, false);
   for (const auto& s : m.by_slots) {
     o << Row({std::to_string(s.slots), F("%.1f", Mib(s.breakdown.weights_bytes)), F("%.1f", Mib(s.breakdown.kv_bytes)),
               F("%.1f", Mib(s.breakdown.compute_bytes)), std::to_string(s.breakdown.total_mib())},
-             mw);
+             mw, false);
   }
   o << "\nMeasured on " << r.device.name << " (prompt " << r.prompt_tokens_measured << " tokens, "
     << r.options.output_tokens << " generated per request)\n";
