@@ -15,6 +15,7 @@ struct ProfileFlags {
   profile::ProfileOptions options;
   std::string output = "table";
   std::string svg;
+  std::string spec;
   std::string slo_quantile = "p99";
 };
 
@@ -53,6 +54,14 @@ int Run(ProfileFlags f) {
       return 2;
     }
   }
+  if (!f.spec.empty()) {
+    std::ofstream out(f.spec);
+    out << report->recommendation.spec.dump(2) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "error: --spec: cannot write %s\n", f.spec.c_str());
+      return 2;
+    }
+  }
   // Warnings are part of the table and of the JSON (stdout), so that they are never lost.
   return 0;
 }
@@ -77,6 +86,7 @@ void AddProfileCommand(CLI::App& app) {
   cmd->add_option("--devices", o.catalog_path, "device catalog YAML (default: the shipped data/devices.yaml)");
   cmd->add_option("--output,-o", f->output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   cmd->add_option("--svg", f->svg, "also write a chart (latency and throughput vs concurrency, cost per device type)");
+  cmd->add_option("--spec", f->spec, "also write the recommended component spec (JSON) here, for `cohost component create -f`");
   cmd->add_option("--name", o.name, "component name in the recommended spec (default: from the file name)");
   cmd->add_option("--endpoint", o.endpoint, "endpoint in the recommended spec")->capture_default_str();
   cmd->add_option("--max-concurrency", o.max_concurrency, "highest concurrency the sweep tries (and the runner's slots)")

@@ -118,14 +118,18 @@ Recommendation Recommend(const ProfileOptions& o, const DeviceAtHand& device, co
     r.accelerators = std::min(1.0, std::ceil(static_cast<double>(need_mib) * 100 / device_mib) / 100);
   }
   const double rps = chosen.load.requests_per_s;
-  if (o.rate_rps > 0 && rps > 0) r.copies_for_rate = static_cast<int>(std::ceil(o.rate_rps / rps - 1e-9));
-  const int initial = std::max(1, r.copies_for_rate);
+  if (o.rate_rps > 0 && rps > 0) {
+    r.copies_for_rate = static_cast<int>(std::min(1e9, std::ceil(o.rate_rps / rps - 1e-9)));
+  }
+  // The control API takes at most kMaxCopies copies of a component (core/component.cc).
+  constexpr int kMaxCopies = 10000;
+  const int initial = std::clamp(r.copies_for_rate, 1, kMaxCopies);
   r.spec = {{"name", o.name.empty() ? ComponentName(o.model_path) : o.name},
             {"endpoint", o.endpoint},
             {"model", {{"uri", model_uri}}},
             {"compute", {{"accelerators", r.accelerators}, {"memory_mb", r.memory_mib}, {"cpu_cores", r.cpu_cores}}},
             {"startup", {{"context_length", o.context}, {"parallel", r.parallel}}},
-            {"copies", {{"initial", initial}, {"min", o.rate_rps > 0 ? 1 : 0}, {"max", std::max(4, 2 * initial)}}},
+            {"copies", {{"initial", initial}, {"min", o.rate_rps > 0 ? 1 : 0}, {"max", std::min(kMaxCopies, std::max(4, 2 * initial))}}},
             {"scaling", {{"metric", "concurrent_requests_per_copy"}, {"target", r.target_concurrency}}}};
   return r;
 }
@@ -193,7 +197,7 @@ StatusOr<ProfileReport> RunProfile(const ProfileOptions& o, const std::function<
   }
   copy->reset();
 
-  rep.best = BestStep(rep.steps);
+  rep.best = BestStep(rep.steps, o.min_growth);
   rep.chosen = rep.best ? *rep.best : ClosestStep(o.slo, rep.steps);
   if (!rep.best) {
     const SweepStep& c = rep.steps[rep.chosen];
@@ -225,10 +229,17 @@ StatusOr<ProfileReport> RunProfile(const ProfileOptions& o, const std::function<
   so.batch = std::max(so.batch, so.parallel);
   ASSIGN_OR_RETURN(engine::MemoryEstimate need, engine::EstimateMemory({model_path, o.gpu_layers, true}, so));
   rep.recommendation = Recommend(o, rep.device, chosen, rep.best.has_value(), need.total.total_mib(), model_path);
+  if (rep.recommendation.copies_for_rate > 10000) {
+    rep.warnings.push_back("the rate needs " + std::to_string(rep.recommendation.copies_for_rate) +
+                           " copies on the device at hand, more than a component may have (10000); the spec asks for 10000");
+  }
   auto parsed = ParseInferenceComponent(rep.recommendation.spec);
   if (!parsed.ok()) return Internal("the recommended spec is not valid: " + parsed.status().ToString());
 
-  CopyShape shape{need.total.total_mib(), chosen.concurrency};
+  CopyShape shape;
+  shape.need_mib = need.total.total_mib();
+  shape.per_slot_mib = rep.memory.kv_bytes_per_token * o.context / (1 << 20);
+  shape.fixed_mib = static_cast<double>(need.total.weights_bytes + need.total.compute_bytes) / (1 << 20);
   bool any_serves = false;
   for (const DeviceType& t : rep.catalog.devices) {
     rep.projections.push_back(Project(t, cost, shape, work, rep.efficiency, o.max_devices));

@@ -45,6 +45,12 @@ TEST(Recommend, ASpecTheControlApiAccepts) {
   EXPECT_EQ(parsed->copies.initial, 3);
   EXPECT_EQ(parsed->copies.min, 1);
   EXPECT_DOUBLE_EQ(parsed->scaling.target, 4);
+  // A rate beyond what a component may have is capped at the control API's bound.
+  o.rate_rps = 1e9;
+  r = Recommend(o, cpu, Step(4, 2.0), true, 1000, "/m.gguf");
+  EXPECT_EQ(r.copies_for_rate, 500000000);
+  ASSERT_TRUE(ParseInferenceComponent(r.spec).ok());
+  EXPECT_EQ(r.spec["copies"]["initial"], 10000);
   // The CPU at hand and no device size: a CPU-only copy.
   o.accelerator_memory_mib = 0;
   o.rate_rps = 0;
@@ -90,7 +96,7 @@ TEST(Report, LabelsMeasuredAndProjected) {
   r.chosen = 1;
   r.efficiency = 0.5;
   DeviceType t{"H100", "NVIDIA H100", 80, 3350, 989, 6.88};
-  r.projections.push_back(Project(t, {1e9, 1e5, 1e9}, {2048, 2}, Workload{}, 0.5, 64));
+  r.projections.push_back(Project(t, {1e9, 1e5, 1e9}, {2048, 2000, 24, 256}, Workload{}, 0.5, 64));
   r.recommendation.spec = {{"name", "m"}};
   nlohmann::json j = ReportJson(r);
   EXPECT_EQ(j["measured"]["kind"], "measured");

@@ -24,63 +24,62 @@ DeviceProjection Project(const DeviceType& device, const ModelCost& model, const
   DeviceProjection p;
   p.device = device;
   const int64_t memory = device.memory_mib();
-  p.fits = copy.need_mib > 0 && copy.need_mib <= memory;
+  const double one_slot = copy.fixed_mib + copy.per_slot_mib;
+  p.fits = one_slot > 0 && one_slot <= static_cast<double>(memory);
   if (!p.fits) {
     std::ostringstream m;
-    m << "one copy needs " << copy.need_mib << " MiB; the device has " << memory << " MiB";
+    m << "one copy with one slot needs " << static_cast<int64_t>(std::ceil(one_slot)) << " MiB; the device has "
+      << memory << " MiB";
     p.note = m.str();
     return p;
   }
   if (efficiency <= 0) efficiency = 1;
-  p.max_copies_per_device = static_cast<int>(memory / copy.need_mib);
+  p.max_copies_per_device = copy.need_mib > 0 ? static_cast<int>(memory / copy.need_mib) : 0;
   const double bw = device.bandwidth_gbs * 1e9;
   const double flops = device.dense_tflops * 1e12;
-  const int slots = std::max(1, copy.slots);
-  const int64_t max_streams = static_cast<int64_t>(p.max_copies_per_device) * slots;
-  auto step = [&](int b) {
-    const int copies = (b + slots - 1) / slots;
-    return RooflineStepSeconds(model, work, bw, flops, b, copies) / efficiency;
-  };
+  int max_slots = std::max(1, copy.max_slots);
+  if (copy.per_slot_mib > 0) {
+    const double room = (static_cast<double>(memory) - copy.fixed_mib) / copy.per_slot_mib;
+    max_slots = static_cast<int>(std::min<double>(max_slots, std::floor(room)));
+  }
+  auto step = [&](int b) { return RooflineStepSeconds(model, work, bw, flops, b, 1) / efficiency; };
   // The operating point: the batch with the most tokens/s among those whose ITL meets the
   // objective (ITL grows with the batch, so the search stops at the first miss). Ties go to the
   // smaller batch.
   const double slo_s = work.slo_itl_ms / 1000.0;
   int best = 0;
   double best_tps = 0;
-  for (int64_t b = 1; b <= std::min<int64_t>(max_streams, 1 << 16); ++b) {
-    const double t = step(static_cast<int>(b));
+  for (int b = 1; b <= max_slots; ++b) {
+    const double t = step(b);
     if (slo_s > 0 && t > slo_s) break;
-    const double tps = static_cast<double>(b) / t;
+    const double tps = b / t;
     if (tps > best_tps * (1 + 1e-9)) {
-      best = static_cast<int>(b);
+      best = b;
       best_tps = tps;
     }
   }
   if (best == 0) {
     p.meets_slo = false;
-    p.streams_per_device = 1;
-    p.copies_per_device = 1;
+    p.slots_per_copy = 1;
     p.itl_ms = step(1) * 1000;
     std::ostringstream m;
     m << "projected ITL at one stream is " << p.itl_ms << " ms, above the " << work.slo_itl_ms << " ms objective";
     p.note = m.str();
   } else {
     p.meets_slo = true;
-    p.streams_per_device = best;
-    p.copies_per_device = (best + slots - 1) / slots;
+    p.slots_per_copy = best;
     p.itl_ms = step(best) * 1000;
   }
   const double t = p.itl_ms / 1000;
-  p.tokens_per_s = p.streams_per_device / t;
   // Device-seconds per request: its share of decode steps plus its prefill.
-  const double decode_s = work.output_tokens * t / p.streams_per_device;
+  const double decode_s = work.output_tokens * t / p.slots_per_copy;
   const double prefill_s = flops > 0 ? work.prompt_tokens * model.flops_per_token / (flops * efficiency) : 0;
   p.requests_per_s = 1.0 / (decode_s + prefill_s);
   p.tokens_per_s = p.requests_per_s * work.output_tokens;
   if (work.rate_rps > 0) {
     const double devices = std::ceil(work.rate_rps / p.requests_per_s - 1e-9);
     if (!p.meets_slo) {
-      // note already says why
+      // the note already says why
     } else if (devices > max_devices) {
       std::ostringstream m;
       m << "needs " << devices << " devices for " << work.rate_rps << " req/s, above the limit of " << max_devices;

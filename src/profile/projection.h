@@ -11,6 +11,8 @@
 // A request also costs its prefill: prompt × flops / (F × efficiency) of device time.
 //
 // Everything here is a projection, not a measurement; callers label it so.
+// One copy per device, with as many slots as memory and the objective allow: extra copies would
+// each read their own weights every step, so they never beat extra slots in one copy.
 // Thread safety: pure functions of values.
 #pragma once
 
@@ -37,8 +39,10 @@ struct Workload {
 };
 
 struct CopyShape {
-  int64_t need_mib = 0;  // memory one copy reserves on its device
-  int slots = 1;         // streams one copy decodes together
+  int64_t need_mib = 0;     // memory of the recommended copy (its measured slots)
+  double fixed_mib = 0;     // weights + compute buffers: the same whatever the slots
+  double per_slot_mib = 0;  // KV cache of one slot (context × kv_per_token)
+  int max_slots = 256;      // most slots one projected copy gets
 };
 
 // Roofline step time in seconds (see the header comment). bandwidth in bytes/s, flops in FLOP/s;
@@ -52,12 +56,12 @@ double MeasuredEfficiency(double roofline_step_s, double measured_itl_s);
 
 struct DeviceProjection {
   DeviceType device;
-  bool fits = false;             // one copy's need fits in the device's memory
-  int max_copies_per_device = 0; // how many copies fit in its memory
-  // The operating point: the most streams per device whose projected ITL meets the SLO (or all
-  // slots of all copies that fit when there is no SLO), and the copies that hold them.
-  int streams_per_device = 0;
-  int copies_per_device = 0;
+  bool fits = false;             // one copy with one slot fits in the device's memory
+  int max_copies_per_device = 0; // copies of the recommended spec that fit in its memory
+  // The operating point: one copy per device (a second copy would read its own weights, so it
+  // never beats more slots in one) with the number of slots, limited by memory and max_slots,
+  // that gives the most tokens/s while the projected ITL meets the objective.
+  int slots_per_copy = 0;
   bool meets_slo = false;        // false: even one stream misses the ITL objective
   double itl_ms = 0;
   double tokens_per_s = 0;       // generated tokens/s per device at the operating point

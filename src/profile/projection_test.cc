@@ -35,10 +35,10 @@ TEST(Projection, EfficiencyIsRooflineOverMeasuredAndClamped) {
 
 TEST(Projection, DoesNotFit) {
   Workload w;
-  auto p = Project(Device(24, 300, 100, 1), Cost(), {30000, 4}, w, 0.5, 64);
+  auto p = Project(Device(24, 300, 100, 1), Cost(), {30000, 29000, 1000, 256}, w, 0.5, 64);
   EXPECT_FALSE(p.fits);
   EXPECT_FALSE(p.serves_rate);
-  EXPECT_NE(p.note.find("30000 MiB"), std::string::npos);
+  EXPECT_NE(p.note.find("needs 30000 MiB"), std::string::npos) << p.note;
   EXPECT_NE(p.note.find("24576 MiB"), std::string::npos);
 }
 
@@ -47,33 +47,34 @@ TEST(Projection, OperatingPointMeetsTheItlObjective) {
   w.prompt_tokens = 100;
   w.output_tokens = 100;  // mean context 150
   w.slo_itl_ms = 20;
-  // 8 GiB device, 2 GiB per copy: 4 copies of 4 slots. BW 100 GB/s, no compute limit in range.
+  // 8 GiB device: 2000 MiB fixed, 48 MiB per slot: room for 129 slots. BW 100 GB/s.
   DeviceType d = Device(8, 100, 1000, 2.0);
-  auto p = Project(d, Cost(), {2048, 4}, w, 0.5, 64);
+  const CopyShape shape{2096, 2000, 48, 256};
+  auto p = Project(d, Cost(), shape, w, 0.5, 64);
   ASSERT_TRUE(p.fits);
-  EXPECT_EQ(p.max_copies_per_device, 4);
-  // step(b) = (1e9 + b × 150 × 1e5) / 1e11 / 0.5 = 0.02 + 0.0003 b for one copy: with a 20 ms
-  // objective even one stream is at 20.3 ms.
+  EXPECT_EQ(p.max_copies_per_device, 3);  // 8192 / 2096
+  // step(b) = (1e9 + b × 150 × 1e5) / 1e11 / 0.5 = 0.02 + 0.0003 b: at 20 ms not even one stream.
   EXPECT_FALSE(p.meets_slo);
-  // At 25 ms: one copy holds 4 streams (21.2 ms); a 5th needs a second copy, whose weights add
-  // 20 ms to every step. So the operating point is 4 streams on one copy.
+  // At 25 ms: b <= 16.67, so 16 slots at 24.8 ms.
   w.slo_itl_ms = 25;
-  p = Project(d, Cost(), {2048, 4}, w, 0.5, 64);
+  p = Project(d, Cost(), shape, w, 0.5, 64);
   ASSERT_TRUE(p.meets_slo);
-  EXPECT_EQ(p.streams_per_device, 4);
-  EXPECT_EQ(p.copies_per_device, 1);
-  EXPECT_NEAR(p.itl_ms, 21.2, 1e-9);
-  EXPECT_LE(p.itl_ms, w.slo_itl_ms);
-  // Without an objective, more copies raise throughput (the batch of 16 over 4 copies).
+  EXPECT_EQ(p.slots_per_copy, 16);
+  EXPECT_NEAR(p.itl_ms, 24.8, 1e-9);
+  // Without an objective, memory is the limit: 129 slots, and more tokens/s.
   w.slo_itl_ms = 0;
-  auto free = Project(d, Cost(), {2048, 4}, w, 0.5, 64);
-  EXPECT_GE(free.tokens_per_s, p.tokens_per_s * 0.999);
+  auto free = Project(d, Cost(), shape, w, 0.5, 64);
+  EXPECT_EQ(free.slots_per_copy, 129);
+  EXPECT_GT(free.tokens_per_s, p.tokens_per_s);
+  // And max_slots caps it.
+  auto capped = Project(d, Cost(), {2096, 2000, 48, 8}, w, 0.5, 64);
+  EXPECT_EQ(capped.slots_per_copy, 8);
 }
 
 TEST(Projection, AnObjectiveNothingMeets) {
   Workload w;
   w.slo_itl_ms = 1;
-  auto p = Project(Device(8, 100, 1000, 2.0), Cost(), {2048, 4}, w, 0.5, 64);
+  auto p = Project(Device(8, 100, 1000, 2.0), Cost(), {2096, 2000, 48, 256}, w, 0.5, 64);
   EXPECT_TRUE(p.fits);
   EXPECT_FALSE(p.meets_slo);
   EXPECT_GT(p.itl_ms, 1);
@@ -86,7 +87,7 @@ TEST(Projection, DevicesAndCostForTheRate) {
   w.output_tokens = 100;
   w.rate_rps = 10;
   DeviceType d = Device(8, 100, 1000, 2.0);
-  auto p = Project(d, Cost(), {8000, 1}, w, 1.0, 64);  // one copy, one stream per device
+  auto p = Project(d, Cost(), {8100, 8000, 100, 256}, w, 1.0, 64);  // memory for one slot only
   ASSERT_TRUE(p.serves_rate) << p.note;
   // step = (1e9 + 150 × 1e5) / 1e11 = 0.01015 s; decode 100 tokens = 1.015 s; prefill
   // 100 × 1e9 / 1e15 = 1e-4 s: 1 / 1.0151 req/s per device; 10 req/s needs 11 devices.
@@ -96,7 +97,7 @@ TEST(Projection, DevicesAndCostForTheRate) {
   // 22 USD/h for 10 × 100 tokens/s = 3.6 M tokens/h.
   EXPECT_NEAR(p.cost_per_million_tokens, 22.0 / 3.6, 1e-9);
   // The same rate with a device limit of 10 cannot be served.
-  auto capped = Project(d, Cost(), {8000, 1}, w, 1.0, 10);
+  auto capped = Project(d, Cost(), {8100, 8000, 100, 256}, w, 1.0, 10);
   EXPECT_FALSE(capped.serves_rate);
   EXPECT_EQ(capped.devices_for_rate, 0);
   EXPECT_NE(capped.note.find("above the limit of 10"), std::string::npos) << capped.note;
@@ -105,8 +106,8 @@ TEST(Projection, DevicesAndCostForTheRate) {
 TEST(Projection, LowerEfficiencyMeansSlowerAndDearer) {
   Workload w;
   DeviceType d = Device(80, 2000, 300, 5.0);
-  auto fast = Project(d, Cost(), {4096, 8}, w, 0.8, 64);
-  auto slow = Project(d, Cost(), {4096, 8}, w, 0.2, 64);
+  auto fast = Project(d, Cost(), {4096, 4000, 12, 8}, w, 0.8, 64);
+  auto slow = Project(d, Cost(), {4096, 4000, 12, 8}, w, 0.2, 64);
   EXPECT_GT(fast.tokens_per_s, slow.tokens_per_s);
   EXPECT_LT(fast.cost_per_million_tokens, slow.cost_per_million_tokens);
 }

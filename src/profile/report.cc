@@ -23,9 +23,13 @@ std::string Pad(const std::string& s, size_t w, bool right = true) {
   return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
 }
 
-std::string Row(const std::vector<std::string>& cells, const std::vector<size_t>& widths) {
+// The first column is left-aligned, the others right-aligned; the last one left-aligned too when
+// it is free text (a verdict, a note).
+std::string Row(const std::vector<std::string>& cells, const std::vector<size_t>& widths, bool text_last = true) {
   std::string out = " ";
-  for (size_t i = 0; i < cells.size(); ++i) out += " " + Pad(cells[i], widths[i], i != 0 && i + 1 != cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    out += " " + Pad(cells[i], widths[i], i != 0 && (!text_last || i + 1 != cells.size()));
+  }
   return out + "\n";
 }
 
@@ -50,11 +54,11 @@ std::string RenderTable(const ProfileReport& r) {
   o << "  weights " << F("%.1f", Mib(m.weights_bytes)) << " MiB; KV cache " << F("%.1f", m.kv_bytes_per_token / 1024)
     << " KiB per token\n";
   std::vector<size_t> mw{6, 12, 12, 12, 12};
-  o << Row({"slots", "weights MiB", "KV MiB", "compute MiB", "total MiB"}, mw);
+  o << Row({"slots", "weights MiB", "KV MiB", "compute MiB", "total MiB"}, mw, false);
   for (const auto& s : m.by_slots) {
     o << Row({std::to_string(s.slots), F("%.1f", Mib(s.breakdown.weights_bytes)), F("%.1f", Mib(s.breakdown.kv_bytes)),
               F("%.1f", Mib(s.breakdown.compute_bytes)), std::to_string(s.breakdown.total_mib())},
-             mw);
+             mw, false);
   }
   o << "\nMeasured on " << r.device.name << " (prompt " << r.prompt_tokens_measured << " tokens, "
     << r.options.output_tokens << " generated per request)\n";
@@ -81,7 +85,7 @@ std::string RenderTable(const ProfileReport& r) {
     << r.catalog_path << ", as of " << r.catalog.as_of << (r.catalog.note.empty() ? "" : ": " + r.catalog.note) << ")\n";
   std::vector<size_t> pw{8, 5, 7, 8, 8, 10, 8, 8, 8, 9, 0};
   const bool rate = r.options.rate_rps > 0;
-  o << Row({"device", "fits", "copies", "streams", "ITL ms", "tok/s", "req/s", rate ? "devices" : "-", "USD/h",
+  o << Row({"device", "fits", "copies", "slots", "ITL ms", "tok/s", "req/s", rate ? "devices" : "-", "USD/h",
             "USD/Mtok", "note"},
            pw);
   for (const auto& p : r.projections) {
@@ -89,14 +93,14 @@ std::string RenderTable(const ProfileReport& r) {
       o << Row({p.device.id, "no", "-", "-", "-", "-", "-", "-", "-", "-", p.note}, pw);
       continue;
     }
-    o << Row({p.device.id, "yes", std::to_string(p.copies_per_device) + "/" + std::to_string(p.max_copies_per_device),
-              std::to_string(p.streams_per_device), F("%.2f", p.itl_ms), F("%.0f", p.tokens_per_s),
+    o << Row({p.device.id, "yes", std::to_string(p.max_copies_per_device), std::to_string(p.slots_per_copy), F("%.2f", p.itl_ms), F("%.0f", p.tokens_per_s),
               F("%.2f", p.requests_per_s), rate ? (p.serves_rate ? std::to_string(p.devices_for_rate) : "-") : "-",
               F("%.2f", p.cost_per_hour), p.cost_per_million_tokens > 0 ? F("%.3f", p.cost_per_million_tokens) : "-",
               p.note},
              pw);
   }
-  o << "  (copies: used / fit per device; " << (rate ? "cost at the target rate of " + F("%g", r.options.rate_rps) + " req/s" : "cost at full use of one device") << ")\n";
+  o << "  (copies: of the recommended spec that fit one device; slots: of one projected copy per device, "
+       "as memory and the ITL objective allow; " << (rate ? "cost at the target rate of " + F("%g", r.options.rate_rps) + " req/s" : "cost at full use of one device") << ")\n";
 
   const auto& rec = r.recommendation;
   o << "\nRecommendation (" << (rec.meets_slo ? "meets the objective as measured" : "does NOT meet the objective") << "): "
@@ -129,7 +133,7 @@ json ReportJson(const ProfileReport& r) {
     projections.push_back({{"kind", "projected"}, {"device", p.device.id}, {"name", p.device.name},
                            {"memory_gib", p.device.memory_gib}, {"price_per_hour_usd", p.device.price_per_hour},
                            {"fits", p.fits}, {"max_copies_per_device", p.max_copies_per_device},
-                           {"copies_per_device", p.copies_per_device}, {"streams_per_device", p.streams_per_device},
+                           {"slots_per_copy", p.slots_per_copy},
                            {"meets_slo", p.meets_slo}, {"itl_ms", p.itl_ms}, {"tokens_per_s", p.tokens_per_s},
                            {"requests_per_s", p.requests_per_s}, {"devices_for_rate", p.devices_for_rate},
                            {"serves_rate", p.serves_rate}, {"cost_per_hour_usd", p.cost_per_hour},

@@ -64,10 +64,11 @@ SweepNext DecideNext(const std::vector<SweepStep>& steps, const SweepPolicy& pol
   return {next, SweepStop::kNone};
 }
 
-std::optional<size_t> BestStep(const std::vector<SweepStep>& steps) {
+std::optional<size_t> BestStep(const std::vector<SweepStep>& steps, double min_growth) {
   std::optional<size_t> best;
   for (size_t i = 0; i < steps.size(); ++i) {
     if (!steps[i].meets_slo) continue;
+    if (i > 0 && steps[i].load.decode_tokens_per_s < steps[i - 1].load.decode_tokens_per_s * (1 + min_growth)) continue;
     if (!best || steps[i].concurrency > steps[*best].concurrency) best = i;
   }
   return best;

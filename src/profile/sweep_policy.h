@@ -5,7 +5,9 @@
 // (1, 2, 4, ...) and stops at the first step that has errors, misses the objective, or whose
 // decode tokens/s grew by less than `min_growth` over the previous step, or when the next step
 // would pass max_concurrency. The best step is the one with the highest concurrency that meets the
-// objective (the autoscaling target per copy); with no objective every step without errors meets.
+// objective and whose tokens/s grew by at least min_growth over the step before it (a step that
+// adds only latency is no better than its predecessor): the autoscaling target per copy. With no
+// objective every step without errors meets.
 // Thread safety: pure functions of values.
 #pragma once
 
@@ -51,7 +53,7 @@ struct SweepNext {
 SweepNext DecideNext(const std::vector<SweepStep>& steps, const SweepPolicy& policy);
 
 // Index of the best step (see the header comment), or nullopt when no step meets the objective.
-std::optional<size_t> BestStep(const std::vector<SweepStep>& steps);
+std::optional<size_t> BestStep(const std::vector<SweepStep>& steps, double min_growth = 0.05);
 
 // Index of the step closest to the objective when none meets it (the lowest worst-ratio of
 // measured / objective), for "the best reached" in messages. REQUIRES: steps non-empty.

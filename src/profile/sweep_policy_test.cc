@@ -82,6 +82,11 @@ TEST(SweepPolicy, BestIsTheHighestConcurrencyThatMeets) {
   for (auto& s : steps) JudgeStep(slo, s);
   ASSERT_TRUE(BestStep(steps).has_value());
   EXPECT_EQ(steps[*BestStep(steps)].concurrency, 2);
+  // A step that meets but adds no throughput is not the best: its predecessor is.
+  std::vector<SweepStep> flat{Step(1, 100, 10, 50), Step(2, 200, 20, 90), Step(4, 300, 30, 40)};
+  for (auto& s : flat) JudgeStep(slo, s);
+  EXPECT_TRUE(flat[2].meets_slo);
+  EXPECT_EQ(flat[*BestStep(flat, 0.05)].concurrency, 2);
   // Nothing meets: no best; the closest is the one with the lowest worst ratio.
   std::vector<SweepStep> none{Step(1, 600, 10, 50), Step(2, 700, 80, 90)};
   for (auto& s : none) JudgeStep(slo, s);
