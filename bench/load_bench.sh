@@ -81,7 +81,7 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$s3port" AWS_ACCESS_KEY_ID=S3RVER AWS_
 s3=$(runs ttft s3://models/bench.gguf --load-concurrency 8)
 download_then_load() {
   local t0; t0=$(now)
-  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -o "$work/dl.gguf" "$AWS_ENDPOINT_URL/models/bench.gguf"
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o "$work/dl.gguf" "$AWS_ENDPOINT_URL/models/bench.gguf"
   local t1; t1=$(now)
   local load; load=$(ttft "$work/dl.gguf" --load-mode mmap)
   rm -f "$work/dl.gguf"
