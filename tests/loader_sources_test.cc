@@ -65,6 +65,7 @@ TEST(LoaderSourcesTest, StreamFromLocalFileMatchesMmap) {
   EXPECT_EQ(text, FileText());
   EXPECT_NE(log.find("mode=stream"), std::string::npos) << log;
   EXPECT_NE(log.find("verified=yes"), std::string::npos) << log;
+  EXPECT_EQ(log.find("params=0 "), std::string::npos) << log;  // counted from the file's tensors
 }
 
 TEST(LoaderSourcesTest, HttpLoadMatchesFileLoadAndIsUnverifiedWithoutManifest) {

@@ -55,7 +55,7 @@ StatusOr<std::unique_ptr<engine::Model>> LoadRunnerModel(const RunnerOptions& op
                              {"from_cache", report.from_cache ? "yes" : "no"},
                              {"cached", report.cached ? "yes" : "no"},
                              {"chunks", static_cast<int64_t>(report.stream.chunks)}});
-  return engine::Model::Adopt(*raw);
+  return engine::Model::Adopt(*raw, report.stream.n_params, report.stream.data_bytes);
 }
 
 int RunRunner(RunnerOptions options) {
