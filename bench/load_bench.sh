@@ -52,8 +52,14 @@ ttft() {
     -d '{"prompt":"Hello","max_tokens":1,"temperature":0}'
   local t1; t1=$(now)
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  echo "$t1 - $t0" | bc -l
+  # The streaming loader logs the time of its data phase (data_s: tensor bytes moved): kept for
+  # the bytes-per-second figure against the read bound.
+  grep -oP 'msg="model loaded".* data_s=\K[0-9.]+' "$log" >>"$work/load_s.$label" || true
+  printf '%.3f\n' "$(echo "$t1 - $t0" | bc -l)"
 }
+label=none
+loads() { label="$1"; shift; : >"$work/load_s.$label"; runs "$@"; }
+load_median() { median <"$work/load_s.$1"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 runs() { local r=(); for _ in $(seq 1 "$repeat"); do r+=("$("$@")"); done; printf '%s\n' "${r[@]}" | median; }
 
@@ -66,7 +72,8 @@ read_gbs=$(dd if="$model" of=/dev/null bs=8M 2>&1 | grep -oP '[0-9.]+ [GM]B/s' |
 
 mmap=$(runs ttft "$model" --load-mode mmap)
 read=$(runs ttft "$model" --load-mode read)
-stream=$(runs ttft "$model" --load-mode stream --no-verify)
+stream=$(loads stream ttft "$model" --load-mode stream --no-verify); label=stream
+stream_load=$(load_median stream)
 auto=$(runs ttft "$model" --load-mode auto)
 cold="n/a (cannot drop caches here)"
 if drop_caches; then cold=$(ttft "$model" --load-mode stream --no-verify); fi
@@ -78,25 +85,30 @@ for _ in $(seq 1 3000); do grep -q listening "$work/s3.log" && break; sleep 0.05
 s3port=$(grep -oP 'listening on 127\.0\.0\.1:\K[0-9]+' "$work/s3.log")
 export AWS_ENDPOINT_URL="http://127.0.0.1:$s3port" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 "$cohost" push "$model" s3://models/bench.gguf >/dev/null
-s3=$(runs ttft s3://models/bench.gguf --load-concurrency 8)
+s3=$(loads s3 ttft s3://models/bench.gguf --load-concurrency 8)
+s3_load=$(load_median s3)
 download_then_load() {
   local t0; t0=$(now)
-  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -o "$work/dl.gguf" "$AWS_ENDPOINT_URL/models/bench.gguf"
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o "$work/dl.gguf" "$AWS_ENDPOINT_URL/models/bench.gguf"
   local t1; t1=$(now)
   local load; load=$(ttft "$work/dl.gguf" --load-mode mmap)
   rm -f "$work/dl.gguf"
-  echo "$t1 - $t0 + $load" | bc -l
+  printf '%.3f\n' "$(echo "$t1 - $t0 + $load" | bc -l)"
 }
 dl=$(runs download_then_load)
 
-gb() { echo "scale=3; $size / 1000000000 / $1" | bc -l; }
+gb() { printf '%.3f' "$(echo "$size / 1000000000 / $1" | bc -l)"; }
 report=$(cat <<JSON
 {"model": "$model", "bytes": $size, "threads": $threads, "repeat": $repeat,
  "memcpy_gb_s": $memcpy_gbs, "read_gb_s": $read_gbs,
  "ttft_s": {"llama_mmap": $mmap, "llama_read": $read, "cohost_stream_warm": $stream,
             "cohost_auto": $auto, "cohost_stream_cold": "$cold", "s3_loopback": $s3,
             "download_then_load": $dl},
- "effective_gb_s": {"cohost_stream_warm": $(gb "$stream"), "s3_loopback": $(gb "$s3")}}
+ "data_phase_s": {"cohost_stream_warm": $stream_load, "s3_loopback": $s3_load},
+ "data_phase_gb_s": {"cohost_stream_warm": $(gb "$stream_load"), "s3_loopback": $(gb "$s3_load")},
+ "goals": {"stream_vs_read_bound": $(printf '%.2f' "$(echo "$size / 1000000000 / $stream_load / $read_gbs" | bc -l)"),
+           "s3_vs_local_stream": $(printf '%.2f' "$(echo "$stream_load / $s3_load" | bc -l)"),
+           "download_then_load_over_s3": $(printf '%.2f' "$(echo "$dl / $s3" | bc -l)")}}
 JSON
 )
 echo "$report"

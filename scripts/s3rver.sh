@@ -3,7 +3,8 @@
 # foreground: scripts/s3rver.sh DATA_DIR PORT [BUCKET...]
 # Installs it once into a cache outside the repository (like llama.cpp): $COHOST_CACHE/s3rver-<v>.
 # `scripts/s3rver.sh --install` only installs and prints the binary's path.
-# s3rver checks SigV4 signatures; its credentials are S3RVER / S3RVER.
+# Credentials: S3RVER / S3RVER. s3rver checks the access key id and the presence of SigV4 headers,
+# not the signature value (SigV4Test checks that against AWS's published example).
 set -euo pipefail
 
 version=3.7.1

@@ -1,6 +1,6 @@
 // Loader integration tests: real runners loading a real GGUF through the streaming loader from a
 // local file, a Range-capable HTTP server and a real S3-compatible server (s3rver, which checks
-// SigV4 signatures), and every bad input the loader must name clearly.
+// the access key id), and every bad input the loader must name clearly.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -65,6 +65,7 @@ TEST(LoaderSourcesTest, StreamFromLocalFileMatchesMmap) {
   EXPECT_EQ(text, FileText());
   EXPECT_NE(log.find("mode=stream"), std::string::npos) << log;
   EXPECT_NE(log.find("verified=yes"), std::string::npos) << log;
+  EXPECT_EQ(log.find("params=0 "), std::string::npos) << log;  // counted from the file's tensors
 }
 
 TEST(LoaderSourcesTest, HttpLoadMatchesFileLoadAndIsUnverifiedWithoutManifest) {
@@ -238,10 +239,11 @@ TEST(LoaderS3Test, PushThenLoadMatchesFileLoadVerified) {
   EXPECT_EQ(text, FileText());
   EXPECT_NE(log.find("verified=yes"), std::string::npos) << log;
 
-  // Wrong secret: s3rver checks the signature.
-  setenv("AWS_SECRET_ACCESS_KEY", "wrong", 1);
+  // An unknown access key: s3rver checks the key id (not the signature value, which
+  // SigV4Test checks against AWS's published example instead).
+  setenv("AWS_ACCESS_KEY_ID", "NOPE", 1);
   std::string denied = FailingLoad("s3://models/dir/m.gguf", {});
-  setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+  setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
   EXPECT_NE(denied.find("access denied (HTTP 403)"), std::string::npos) << denied;
   EXPECT_NE(FailingLoad("s3://models/nope.gguf", {}).find("HTTP 404"), std::string::npos);
 }

@@ -53,9 +53,11 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const ModelOptions& options) {
   return Adopt(raw);
 }
 
-std::unique_ptr<Model> Model::Adopt(llama_model* raw) {
+std::unique_ptr<Model> Model::Adopt(llama_model* raw, uint64_t n_params, uint64_t size_bytes) {
   std::unique_ptr<Model> m(new Model());
   m->model_ = raw;
+  if (llama_model_n_params(raw) == 0) m->n_params_ = n_params;
+  if (llama_model_size(raw) == 0) m->size_bytes_ = size_bytes;
   m->vocab_ = llama_model_get_vocab(raw);
   m->ChooseChatTemplate();
   return m;
@@ -131,8 +133,8 @@ StatusOr<std::string> Model::ApplyChatTemplate(const std::vector<ChatMessage>& m
 
 int Model::n_vocab() const { return llama_vocab_n_tokens(vocab_); }
 int Model::n_ctx_train() const { return llama_model_n_ctx_train(model_); }
-uint64_t Model::n_params() const { return llama_model_n_params(model_); }
-uint64_t Model::size_bytes() const { return llama_model_size(model_); }
+uint64_t Model::n_params() const { return n_params_ ? n_params_ : llama_model_n_params(model_); }
+uint64_t Model::size_bytes() const { return size_bytes_ ? size_bytes_ : llama_model_size(model_); }
 std::string Model::description() const {
   char buf[256];
   llama_model_desc(model_, buf, sizeof(buf));

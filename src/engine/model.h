@@ -39,7 +39,9 @@ class Model {
   //               (its own error message included).
   static StatusOr<std::unique_ptr<Model>> Load(const ModelOptions& options);
   // Takes ownership of a model created elsewhere (the streaming loader). REQUIRES: raw != nullptr.
-  static std::unique_ptr<Model> Adopt(llama_model* raw);
+  // n_params/size_bytes: the counts to report when llama.cpp has none (a model made with
+  // llama_model_init_from_user reports 0); 0 keeps llama.cpp's.
+  static std::unique_ptr<Model> Adopt(llama_model* raw, uint64_t n_params = 0, uint64_t size_bytes = 0);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -71,6 +73,8 @@ class Model {
 
   llama_model* model_ = nullptr;
   const llama_vocab* vocab_ = nullptr;
+  uint64_t n_params_ = 0;    // overrides llama.cpp's count when not 0
+  uint64_t size_bytes_ = 0;  // likewise
   std::string chat_template_;        // the template text or a built-in name
   std::string chat_template_label_;  // "model" or "chatml (default)"
 };

@@ -30,10 +30,13 @@ CURL* ThreadHandle() {
 }
 
 struct Sink {
+  CURL* handle;
   char* dst;
   size_t cap;
   size_t got = 0;
   bool overflow = false;
+  bool discard = false;  // an error response: its body is not data
+  bool checked = false;
   int64_t total = -1;  // from Content-Range
 };
 
@@ -50,6 +53,14 @@ size_t Header(char* p, size_t size, size_t n, void* ud) {
 size_t Write(char* p, size_t size, size_t n, void* ud) {
   auto* s = static_cast<Sink*>(ud);
   size_t bytes = size * n;
+  if (!s->checked) {
+    s->checked = true;
+    long status = 0;
+    curl_easy_getinfo(s->handle, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200) return 0;  // Range ignored: stop before the whole artifact arrives
+    s->discard = status != 206;
+  }
+  if (s->discard) return bytes;
   if (s->got + bytes > s->cap) {
     s->overflow = true;
     return 0;  // aborts the transfer
@@ -69,9 +80,10 @@ StatusOr<std::unique_ptr<HttpSource>> HttpSource::Open(const std::string& url, H
       new HttpSource(url, options, std::move(signer), std::move(display_uri)));
   // The size from a one-byte ranged GET (Content-Range: bytes 0-0/SIZE): it also proves the
   // server honours Range, and needs no HEAD support.
-  char first = 0;
+  // (bytes=0-1, not 0-0: some S3-compatible servers answer 0-0 with the whole object.)
+  char first[2] = {};
   uint64_t length = 0;
-  RETURN_IF_ERROR(s->Request("GET", "bytes=0-0", &first, 1, &length));
+  RETURN_IF_ERROR(s->Request("GET", "bytes=0-1", first, 2, &length));
   s->size_ = length;
   return s;
 }
@@ -92,7 +104,7 @@ Status HttpSource::Request(const std::string& method, const std::string& range, 
   if (signer_) {
     for (const std::string& line : signer_(method, range)) headers = curl_slist_append(headers, line.c_str());
   }
-  Sink sink{static_cast<char*>(dst), len};
+  Sink sink{h, static_cast<char*>(dst), len};
   char err[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -116,17 +128,20 @@ Status HttpSource::Request(const std::string& method, const std::string& range, 
                   what + ": the server stalled (no data for " +
                       std::to_string(options_.stall_timeout_s) + " s)");
   }
-  if (rc == CURLE_WRITE_ERROR && sink.overflow) {
-    return DataLoss(what + ": the server sent more than the " + std::to_string(len) +
-                    " bytes asked for (HTTP " + std::to_string(status) + "; does it support Range?)");
-  }
-  if (rc != CURLE_OK) {
-    return Unavailable(what + ": " + (err[0] ? err : curl_easy_strerror(rc)));
-  }
   if (status == 404) return NotFound(what + ": not found (HTTP 404)");
   if (status == 403 || status == 401) {
     return Status(StatusCode::kFailedPrecondition,
                   what + ": access denied (HTTP " + std::to_string(status) + "); check credentials");
+  }
+  if (status == 200) {
+    return Status(StatusCode::kFailedPrecondition,
+                  what + ": the server ignored the Range header (HTTP 200); it must support ranged GETs");
+  }
+  if (rc == CURLE_WRITE_ERROR && sink.overflow) {
+    return DataLoss(what + ": the server sent more than the " + std::to_string(len) + " bytes asked for");
+  }
+  if (rc != CURLE_OK) {
+    return Unavailable(what + ": " + (err[0] ? err : curl_easy_strerror(rc)));
   }
   if (status < 200 || status >= 300) {
     return Unavailable(what + ": HTTP " + std::to_string(status));
@@ -135,7 +150,7 @@ Status HttpSource::Request(const std::string& method, const std::string& range, 
     return Status(StatusCode::kFailedPrecondition,
                   what + ": the server ignored the Range header (HTTP " + std::to_string(status) + ")");
   }
-  if (sink.got != len) {
+  if (sink.got != len && !(content_length && sink.got > 0)) {  // the size probe may get less
     return DataLoss(what + ": got " + std::to_string(sink.got) + " of " + std::to_string(len) +
                     " bytes (truncated artifact?)");
   }

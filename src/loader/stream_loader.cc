@@ -333,6 +333,8 @@ StatusOr<llama_model*> StreamModel(const ByteSource& source, const llama_model_p
   };
   if (!collect.error.ok()) return fail(collect.error);
 
+  stats->n_params = 0;
+  for (const Target& t : collect.targets) stats->n_params += static_cast<uint64_t>(ggml_nelements(t.tensor));
   auto t2 = Clock::now();
   DataStreamer streamer(source, options, std::move(collect.targets));
   Status s = streamer.Run(stats);

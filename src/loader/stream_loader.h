@@ -54,6 +54,7 @@ struct StreamOptions {
 
 struct StreamStats {
   uint64_t data_bytes = 0;  // tensor bytes read
+  uint64_t n_params = 0;    // elements of the tensors read from the file
   size_t chunks = 0;
   double header_s = 0;      // reading and parsing the GGUF header
   double create_s = 0;      // llama_model_init_from_user (allocation)

@@ -74,6 +74,7 @@ TEST_F(StreamLoaderTest, StreamedModelComputesTheSameLogitsAsLlamaLoad) {
   auto streamed = StreamModel(**src, llama_model_default_params(), o, &stats);
   ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
   EXPECT_GT(stats.chunks, 3u);
+  EXPECT_GT(stats.n_params, 0u);
   EXPECT_GE(reports, 1);
   EXPECT_EQ(last.bytes_done, last.bytes_total);
 
@@ -81,6 +82,7 @@ TEST_F(StreamLoaderTest, StreamedModelComputesTheSameLogitsAsLlamaLoad) {
   p.load_mode = LLAMA_LOAD_MODE_NONE;
   llama_model* loaded = llama_model_load_from_file(Path().c_str(), p);
   ASSERT_NE(loaded, nullptr);
+  EXPECT_EQ(stats.n_params, llama_model_n_params(loaded));
   std::vector<float> a = Logits(*streamed), b = Logits(loaded);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "logit " << i;

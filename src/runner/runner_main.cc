@@ -49,11 +49,14 @@ StatusOr<std::unique_ptr<engine::Model>> LoadRunnerModel(const RunnerOptions& op
   log::Info("model loaded", {{"mode", loader::LoadModeName(report.mode_used)},
                              {"bytes", static_cast<int64_t>(report.bytes)},
                              {"seconds", report.seconds},
+                             {"header_s", report.stream.header_s},
+                             {"create_s", report.stream.create_s},
+                             {"data_s", report.stream.data_s},
                              {"verified", report.verified ? "yes" : "no"},
                              {"from_cache", report.from_cache ? "yes" : "no"},
                              {"cached", report.cached ? "yes" : "no"},
                              {"chunks", static_cast<int64_t>(report.stream.chunks)}});
-  return engine::Model::Adopt(*raw);
+  return engine::Model::Adopt(*raw, report.stream.n_params, report.stream.data_bytes);
 }
 
 int RunRunner(RunnerOptions options) {
