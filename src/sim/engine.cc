@@ -9,6 +9,7 @@
 #include <queue>
 #include <random>
 
+#include "policy/eviction.h"
 #include "policy/routing.h"
 #include "sim/fleet.h"
 #include "sim/scale_decider.h"
@@ -84,8 +85,14 @@ class Simulation {
     ms.outstanding += delta;
   }
   Status Setup();
+  // Places and starts a copy (ready at once when `ready_now`: the fleet as it stands at the start).
+  // Copies wanted after the start may evict idle lower-priority copies.
   Status AddCopy(int m, double now, bool ready_now);
-  Status RemoveCopy(int c, double now);
+  Status RemoveCopy(int c, double now, bool keep_node = false);
+  // Makes room for a copy of m by evicting idle lower-priority copies (policy::PlanEviction).
+  // Returns the node it was placed on, or -1 when no plan frees enough.
+  StatusOr<int> PlaceByEviction(int m, double now, policy::Assignment* assignment);
+  void Unlist(int c);  // takes a copy out of its model's alive and ready lists
   void Touch(int c, double now);  // brings a copy's clock to now
   void Reschedule(int c, double now);
   void Route(int64_t req, double now);
@@ -156,6 +163,9 @@ Status Simulation::AddCopy(int m, double now, bool ready_now) {
   ModelState& ms = models_[m];
   policy::Assignment a;
   ASSIGN_OR_RETURN(int node, fleet_.Place(ms.req, ms.owner, ms.pinned, now, &a));
+  if (node < 0 && !ready_now && ms.autoscaled && ms.owner < 0) {
+    ASSIGN_OR_RETURN(node, PlaceByEviction(m, now, &a));
+  }
   if (node < 0) {
     ++result_.placement_refusals;
     return Status::Ok();
@@ -180,7 +190,53 @@ Status Simulation::AddCopy(int m, double now, bool ready_now) {
   return Status::Ok();
 }
 
-Status Simulation::RemoveCopy(int c, double now) {
+void Simulation::Unlist(int c) {
+  ModelState& ms = models_[copies_[c].model];
+  auto a = std::find(ms.alive.begin(), ms.alive.end(), c);
+  if (a != ms.alive.end()) ms.alive.erase(a);
+  auto r = std::find(ms.ready.begin(), ms.ready.end(), c);
+  if (r != ms.ready.end()) ms.ready.erase(r);
+}
+
+StatusOr<int> Simulation::PlaceByEviction(int m, double now, policy::Assignment* assignment) {
+  const ModelState& ms = models_[m];
+  for (int node : fleet_.RunningNodes(-1)) {
+    std::vector<policy::EvictionCandidate> candidates;
+    for (size_t c = 0; c < copies_.size(); ++c) {
+      const SimCopy& copy = copies_[c];
+      if (copy.node != node || copy.model == m || copy.state != CopyState::kReady) continue;
+      const ModelState& other = models_[copy.model];
+      if (!other.autoscaled) continue;
+      policy::EvictionCandidate cand;
+      cand.copy_id = std::to_string(c);
+      cand.component = s_.models[copy.model].name;
+      cand.priority = s_.models[copy.model].priority;
+      cand.in_flight = copy.server->outstanding();
+      cand.component_idle = other.outstanding == 0;
+      cand.component_copies = static_cast<int>(other.alive.size());
+      cand.component_min = s_.models[copy.model].scaling.min_copies;
+      cand.assignment = copy.assignment;
+      candidates.push_back(std::move(cand));
+    }
+    if (candidates.empty()) continue;
+    policy::EvictionPlan plan = policy::PlanEviction(fleet_.snapshot(node), ms.req,
+                                                     PlacementStrategy::kBinpack,
+                                                     s_.models[m].priority, candidates);
+    if (plan.evict.empty()) continue;  // it did not fit before, so an empty plan means no room
+    for (const std::string& id : plan.evict) {
+      int c = std::stoi(id);
+      Unlist(c);
+      RETURN_IF_ERROR(RemoveCopy(c, now, /*keep_node=*/true));
+      ++result_.evictions;
+    }
+    RETURN_IF_ERROR(fleet_.PlaceAt(node, plan.assignment, now));
+    *assignment = plan.assignment;
+    return node;
+  }
+  return -1;
+}
+
+Status Simulation::RemoveCopy(int c, double now, bool keep_node) {
   SimCopy& copy = copies_[c];
   ModelState& ms = models_[copy.model];
   copy.state = CopyState::kGone;
@@ -189,7 +245,7 @@ Status Simulation::RemoveCopy(int c, double now) {
   fleet_.AddBusy(-copy.busy);
   copy.busy = 0;
   copy.server.reset();
-  return fleet_.Release(copy.node, copy.assignment, now);
+  return fleet_.Release(copy.node, copy.assignment, now, keep_node);
 }
 
 void Simulation::Touch(int c, double now) {
@@ -314,9 +370,7 @@ Status Simulation::Reconcile(int m, int desired, double now) {
         if (pick < 0 || copies_[c].server->outstanding() < copies_[pick].server->outstanding()) pick = c;
       }
     }
-    ms.alive.erase(std::find(ms.alive.begin(), ms.alive.end(), pick));
-    auto it = std::find(ms.ready.begin(), ms.ready.end(), pick);
-    if (it != ms.ready.end()) ms.ready.erase(it);
+    Unlist(pick);
     if (copies_[pick].state == CopyState::kLoading || copies_[pick].server->outstanding() == 0) {
       RETURN_IF_ERROR(RemoveCopy(pick, now));
     } else {

@@ -168,3 +168,43 @@ TEST(EngineTest, LowerBoundIsBelowEveryStrategy) {
 
 }  // namespace
 }  // namespace cohost::sim
+
+namespace cohost::sim {
+namespace {
+
+// One device: a low-priority model busy early then idle (not yet scaled to zero) holds it when a
+// high-priority model's first request arrives; the live eviction policy makes room.
+TEST(EngineTest, HighPriorityColdStartEvictsAnIdleLowPriorityCopy) {
+  auto s = ParseScenario(R"(name: evict
+duration_h: 0.25
+fleet:
+  node_types:
+    - { name: n, devices: 1, device_memory_gb: 10, price_per_hour: 1, max_nodes: 1 }
+models:
+  - name: low
+    size_gb: 6
+    reservation: { accelerators: 1, memory_gb: 8 }
+    priority: 10
+    traffic: { rate_per_s: 0 }
+    scaling: { min: 0, max: 1, scale_to_zero_after_s: 3600 }
+  - name: high
+    size_gb: 6
+    reservation: { accelerators: 1, memory_gb: 8 }
+    priority: 90
+    traffic: { rate_per_s: 0 }
+    scaling: { min: 0, max: 1 }
+strategies: [inference_components]
+)");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  std::vector<Request> trace;
+  for (int i = 0; i < 5; ++i) trace.push_back({1.0 + i, 0, 50, 10});
+  trace.push_back({300.0, 1, 50, 10});
+  auto r = RunStrategy(*s, trace, StrategyKind::kInferenceComponents);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->evictions, 1);
+  EXPECT_EQ(r->completed, 6);
+  EXPECT_EQ(r->rejected, 0);
+}
+
+}  // namespace
+}  // namespace cohost::sim

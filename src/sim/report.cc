@@ -60,14 +60,15 @@ std::string RenderText(const SimulationReport& r) {
   const StrategyResult* base = Find(r, StrategyKind::kDedicated);
   o << "\nlower bound (total work / device capacity): " << Fmt("%.2f", r.lower_bound.device_hours)
     << " device-hours, cost " << Money(r.lower_bound.cost) << "\n\n";
-  snprintf(line, sizeof(line), "%-22s %16s %16s %14s\n", "strategy",
-           "dedicated/this", "this/lower bound", "peak nodes");
+  snprintf(line, sizeof(line), "%-22s %16s %16s %11s %10s %9s\n", "strategy",
+           "dedicated/this", "this/lower bound", "peak nodes", "refusals", "evictions");
   o << line;
   for (const auto& s : r.results) {
     std::string ratio = base && s.cost > 0 ? Fmt("%.2fx", base->cost / s.cost) : "-";
     std::string gap = r.lower_bound.cost > 0 ? Fmt("%.2fx", s.cost / r.lower_bound.cost) : "-";
-    snprintf(line, sizeof(line), "%-22s %16s %16s %14d\n", StrategyName(s.kind), ratio.c_str(),
-             gap.c_str(), s.peak_nodes);
+    snprintf(line, sizeof(line), "%-22s %16s %16s %11d %10lld %9lld\n", StrategyName(s.kind),
+             ratio.c_str(), gap.c_str(), s.peak_nodes, static_cast<long long>(s.placement_refusals),
+             static_cast<long long>(s.evictions));
     o << line;
   }
   for (const auto& s : r.results) {
@@ -102,7 +103,7 @@ nlohmann::json RenderJson(const SimulationReport& r) {
         {"strategy", StrategyName(s.kind)}, {"device_hours", s.device_hours}, {"cost", s.cost},
         {"requests", s.requests}, {"completed", s.completed}, {"rejected", s.rejected},
         {"held", s.held}, {"cold_starts", s.cold_starts},
-        {"placement_refusals", s.placement_refusals},
+        {"placement_refusals", s.placement_refusals}, {"evictions", s.evictions},
         {"slo_attainment", s.slo_attainment}, {"ttft_attainment", s.ttft_attainment},
         {"itl_attainment", s.itl_attainment},
         {"latency_s", {{"ttft_p50", s.ttft_p50_s}, {"ttft_p99", s.ttft_p99_s},

@@ -192,7 +192,7 @@ bool Fits(const ModelSpec& m, const NodeType& t) {
 Status ParseModel(const Field& f, const std::vector<NodeType>& types, ModelSpec* m) {
   RETURN_IF_ERROR(CheckKeys(f, {"name", "size_gb", "reservation", "parallel", "load_time_s",
                                 "profile", "traffic", "scaling", "dedicated_in_hybrid",
-                                "ttft_slo_s", "itl_slo_s"}));
+                                "ttft_slo_s", "itl_slo_s", "priority"}));
   m->line = f.node.Mark().line + 1;
   RETURN_IF_ERROR(Get(f, "name", &m->name));
   if (m->name.empty()) return Error(f.node, Join(f.path, "name"), "is required");
@@ -233,6 +233,8 @@ Status ParseModel(const Field& f, const std::vector<NodeType>& types, ModelSpec*
   if (f.node["traffic"]) RETURN_IF_ERROR(ParseTraffic({f.node["traffic"], Join(f.path, "traffic")}, &m->traffic));
   if (f.node["scaling"]) RETURN_IF_ERROR(ParseScaling({f.node["scaling"], Join(f.path, "scaling")}, &m->scaling));
   RETURN_IF_ERROR(Get(f, "dedicated_in_hybrid", &m->dedicated_in_hybrid));
+  RETURN_IF_ERROR(GetInt(f, "priority", &m->priority, 0));
+  if (m->priority > 100) return Error(f.node["priority"], Join(f.path, "priority"), "must be in 0..100");
   RETURN_IF_ERROR(GetNonNegative(f, "ttft_slo_s", &m->ttft_slo_s));
   RETURN_IF_ERROR(GetNonNegative(f, "itl_slo_s", &m->itl_slo_s));
   return Status::Ok();
