@@ -8,10 +8,13 @@
 #include <sstream>
 #include <thread>
 
+#include "control/autoscaler.h"
 #include "control/control_api.h"
 #include "control/node_controller.h"
 #include "core/inventory.h"
 #include "core/log.h"
+#include "core/metric_names.h"
+#include "core/metrics.h"
 #include "engine/device_discovery.h"
 #include "engine/llama_runtime.h"
 #include "engine/memory_estimate.h"
@@ -131,11 +134,19 @@ int Run(const ServeFlags& f) {
     if (!st.ok()) log::Warn("demo not created", {{"error", st.ToString()}});
   }
 
-  auto directory = std::make_shared<router::StaticCopyDirectory>();
-  router::Router router(directory);
+  // One registry: the router and the node controller write it, the autoscaler reads it, and
+  // GET /metrics prints it.
+  MetricsRegistry metrics;
+  metric::DeclareAll(metrics);
   std::mutex mu;
   std::condition_variable wake;
   bool stopping = false;
+  auto directory = std::make_shared<router::StaticCopyDirectory>();
+  router::RouterOptions ro;
+  ro.metrics = &metrics;
+  ro.on_hold = [&](const std::string&) { wake.notify_all(); };  // scale from zero at once
+  router::Router router(directory, ro);
+  control::Autoscaler autoscaler(metrics);
   std::atomic<control::NodeController*> controller{nullptr};
   control::ControlHooks hooks;
   hooks.now_ms = NowMs;
@@ -154,6 +165,14 @@ int Run(const ServeFlags& f) {
   nco.cohost_binary = SelfPath();
   nco.runtime_dir = f.data_dir + "/run";
   nco.threads_per_copy = f.threads_per_copy;
+  nco.autoscaler = &autoscaler;
+  nco.metrics = &metrics;
+  nco.copy_in_flight = [&] {
+    std::map<std::string, int64_t> out;
+    for (const router::CopyCounters& c : router.Counters()) out[c.id] = c.outstanding;
+    return out;
+  };
+  nco.on_copies_changed = [&] { router.CloseIdleConnections(); };
   control::NodeController node(**store, api, *inventory, directory, nco);
   controller = &node;
 
@@ -161,8 +180,13 @@ int Run(const ServeFlags& f) {
   so.host = f.host;
   so.port = f.port;
   so.threads = f.http_threads;
-  auto server = net::HttpServer::Create(so, [&](net::Exchange& ex) {
-    return control::ControlApi::Owns(ex.request().target()) ? api.Handle(ex) : router.Handle(ex);
+  auto server = net::HttpServer::Create(so, [&](net::Exchange& ex) -> net::asio::awaitable<void> {
+    if (ex.request().target() == "/metrics" && ex.request().method() == net::http::verb::get) {
+      co_return co_await ex.Respond(net::http::status::ok, metrics.Exposition(),
+                                    "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (control::ControlApi::Owns(ex.request().target())) co_return co_await api.Handle(ex);
+    co_await router.Handle(ex);
   });
   if (!server.ok()) {
     log::Error("cannot listen", {{"error", server.status().message()}});

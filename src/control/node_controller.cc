@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "core/log.h"
+#include "core/metric_names.h"
+#include "policy/eviction.h"
 
 namespace cohost::control {
 namespace {
@@ -74,7 +76,7 @@ void NodeController::StartCopy(const InferenceComponent& spec, const policy::Sta
   Record(id, "CopyPlaced", "copy of " + spec.name + " placed on " + (devices.empty() ? "cpu" : devices));
   Status st = (*sup)->Start(now);
   if (!st.ok()) Record(id, "CopyFailed", st.message());
-  copies_[id] = CopyRecord{spec.name, start.spec_revision, start.assignment, std::move(*sup)};
+  copies_[id] = CopyRecord{spec.name, start.spec_revision, start.assignment, std::move(*sup), now, false};
 }
 
 void NodeController::Tick(agent::SupervisorTime now) {
@@ -83,6 +85,17 @@ void NodeController::Tick(agent::SupervisorTime now) {
     log::Warn("cannot read components", {{"error", specs.status().ToString()}});
     return;
   }
+  std::map<std::string, int> desired;
+  if (options_.autoscaler != nullptr) {
+    for (const ScaleChange& c : options_.autoscaler->Tick(*specs, now)) {
+      const char* reason = c.decision.direction == policy::ScaleDirection::kOut ? "ScaledOut" : "ScaledIn";
+      store::Event e{0, NowMs(), "inference_component", c.component, reason,
+                     "desired copies " + std::to_string(c.decision.desired) + ": " + c.decision.reason};
+      (void)store_.AppendEvent(e);
+      log::Info(e.message, {{"subject", c.component}, {"reason", reason}});
+    }
+  }
+  in_flight_ = options_.copy_in_flight ? options_.copy_in_flight() : std::map<std::string, int64_t>{};
   std::vector<policy::ComponentView> views;
   for (const InferenceComponent& s : *specs) {
     Known& k = known_[s.name];
@@ -95,7 +108,8 @@ void NodeController::Tick(agent::SupervisorTime now) {
     v.spec = s;
     v.revision = k.revision;
     v.replacement_revision = k.revision;
-    v.desired_copies = s.copies.initial;
+    v.desired_copies = options_.autoscaler ? options_.autoscaler->Desired(s) : s.copies.initial;
+    desired[s.name] = v.desired_copies;
     views.push_back(std::move(v));
   }
   policy::NodeSnapshot node = policy::SnapshotFromInventory(inventory_);
@@ -104,7 +118,9 @@ void NodeController::Tick(agent::SupervisorTime now) {
     agent::CopyState st = c.supervisor->state();
     if (st != agent::CopyState::kStopped && st != agent::CopyState::kFailed)
       (void)policy::ApplyAssignment(c.assignment, &node);
-    copy_views.push_back({id, c.component, c.spec_revision, PhaseOf(st), 0});
+    auto load = in_flight_.find(id);
+    int in_flight = load == in_flight_.end() ? 0 : static_cast<int>(load->second);
+    copy_views.push_back({id, c.component, c.spec_revision, PhaseOf(st), in_flight});
   }
   policy::ReconcilePlan plan = policy::Reconcile(views, copy_views, node);
   for (const auto& d : plan.drain) {
@@ -117,6 +133,7 @@ void NodeController::Tick(agent::SupervisorTime now) {
     for (const InferenceComponent& spec : *specs) {
       if (spec.name == s.component) StartCopy(spec, s, now);
     }
+    (void)policy::ApplyAssignment(s.assignment, &node);
   }
   for (const auto& u : plan.unplaced) {
     std::string& last = last_unplaced_[u.component];
@@ -126,15 +143,86 @@ void NodeController::Tick(agent::SupervisorTime now) {
       (void)store_.AppendEvent(e);
     }
   }
-  for (auto& [id, c] : copies_) c.supervisor->Poll(now);
+  if (!plan.unplaced.empty()) Evict(*specs, plan, node, now);
+  for (auto& [id, c] : copies_) {
+    c.supervisor->Poll(now);
+    if (!c.was_ready && c.supervisor->state() == agent::CopyState::kReady) {
+      c.was_ready = true;
+      if (options_.metrics != nullptr) {
+        options_.metrics->Get(metric::kCopyLoadSeconds, {{"component", c.component}})
+            .Observe(std::chrono::duration<double>(now - c.placed_at).count());
+      }
+    }
+  }
   std::erase_if(copies_, [](const auto& kv) { return kv.second.supervisor->state() == agent::CopyState::kStopped; });
-  Publish(*specs);
+  Publish(*specs, desired);
 }
 
-void NodeController::Publish(const std::vector<InferenceComponent>& specs) {
+void NodeController::Evict(const std::vector<InferenceComponent>& specs, const policy::ReconcilePlan& plan,
+                           policy::NodeSnapshot node, agent::SupervisorTime now) {
+  std::map<std::string, const InferenceComponent*> by_name;
+  for (const InferenceComponent& s : specs) by_name[s.name] = &s;
+  // Live copies per component, and whether each component is idle (metrics: nothing in flight
+  // or held).
+  std::map<std::string, int> live;
+  for (const auto& [id, c] : copies_) {
+    agent::CopyState st = c.supervisor->state();
+    if (st != agent::CopyState::kDraining && st != agent::CopyState::kStopped && st != agent::CopyState::kFailed)
+      ++live[c.component];
+  }
+  auto idle = [&](const std::string& component) {
+    if (options_.metrics == nullptr) return false;
+    Labels l = {{"component", component}};
+    return options_.metrics->Value(metric::kRequestsInFlight, l) == 0 &&
+           options_.metrics->Value(metric::kRequestsHeld, l) == 0;
+  };
+  for (const auto& u : plan.unplaced) {
+    if (u.reason.code() != StatusCode::kResourceExhausted || !by_name.count(u.component)) continue;
+    // One eviction at a time per component: the copies already draining for it still hold their
+    // reservations until they stop.
+    std::vector<std::string>& pending = evicting_for_[u.component];
+    std::erase_if(pending, [&](const std::string& id) { return !copies_.count(id); });
+    if (!pending.empty()) continue;
+    const InferenceComponent& spec = *by_name[u.component];
+    std::vector<policy::EvictionCandidate> candidates;
+    for (const auto& [id, c] : copies_) {
+      agent::CopyState st = c.supervisor->state();
+      if (st != agent::CopyState::kReady && st != agent::CopyState::kLoading && st != agent::CopyState::kPending)
+        continue;
+      auto owner = by_name.find(c.component);
+      if (owner == by_name.end() || c.component == u.component) continue;
+      policy::EvictionCandidate cand;
+      cand.copy_id = id;
+      cand.component = c.component;
+      cand.priority = owner->second->priority;
+      auto load = in_flight_.find(id);
+      cand.in_flight = load == in_flight_.end() ? 0 : static_cast<int>(load->second);
+      cand.component_idle = idle(c.component);
+      cand.component_copies = live[c.component];
+      cand.component_min = owner->second->copies.min;
+      cand.assignment = c.assignment;
+      candidates.push_back(std::move(cand));
+    }
+    policy::EvictionPlan ev = policy::PlanEviction(node, spec.compute, spec.placement, spec.priority, candidates);
+    for (const std::string& id : ev.evict) {
+      CopyRecord& c = copies_.at(id);
+      Record(id, "CopyEvicted", "evicted for " + u.component + ": " + ev.reason);
+      c.supervisor->Drain(now);
+      --live[c.component];
+      pending.push_back(id);
+      if (options_.autoscaler != nullptr) options_.autoscaler->Evicted(c.component, std::chrono::steady_clock::now());
+      if (options_.metrics != nullptr) options_.metrics->Get(metric::kEvictionsTotal, {{"component", c.component}}).Add(1);
+    }
+  }
+}
+
+void NodeController::Publish(const std::vector<InferenceComponent>& specs, const std::map<std::string, int>& desired) {
   std::map<std::string, json> status;
   std::map<std::string, router::ComponentRoute> routes;
   std::map<std::string, std::pair<int64_t, int64_t>> reserved;  // device -> (mib, share)
+  std::map<std::string, int> reservations;                      // device -> copies
+  std::map<std::string, int> loading;                           // component -> copies loading
+  std::vector<std::string> ready_ids;
   // Copy choice is per endpoint (least outstanding by default).
   std::map<std::string, policy::RoutingStrategy> routing;
   if (auto endpoints = store_.List(store::ObjectKind::kEndpoint); endpoints.ok()) {
@@ -144,10 +232,15 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs) {
     }
   }
   for (const InferenceComponent& s : specs) {
-    status[s.name] = {{"desired_copies", s.copies.initial}, {"ready_copies", 0}, {"copies", json::array()}};
+    auto d = desired.find(s.name);
+    status[s.name] = {{"desired_copies", d == desired.end() ? s.copies.initial : d->second},
+                      {"ready_copies", 0}, {"copies", json::array()}};
     auto it = routing.find(s.endpoint);
-    routes[s.name].strategy = it == routing.end() ? policy::RoutingStrategy::kLeastOutstanding : it->second;
-    status[s.name]["routing"] = policy::RoutingStrategyName(routes[s.name].strategy);
+    router::ComponentRoute& route = routes[s.name];
+    route.strategy = it == routing.end() ? policy::RoutingStrategy::kLeastOutstanding : it->second;
+    route.max_held = s.scaling.max_held_requests;
+    route.hold_timeout = std::chrono::seconds(s.scaling.hold_timeout_s);
+    status[s.name]["routing"] = policy::RoutingStrategyName(route.strategy);
   }
   for (auto& [id, c] : copies_) {
     agent::CopyState st = c.supervisor->state();
@@ -157,21 +250,47 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs) {
       if (st != agent::CopyState::kFailed) {
         reserved[d.device_id].first += d.memory_mib;
         reserved[d.device_id].second += d.share_milli;
+        ++reservations[d.device_id];
       }
     }
     json copy = {{"id", id}, {"state", agent::CopyStateName(st)}, {"devices", devices}};
     copy["starts"] = c.supervisor->starts();
     if (auto pid = c.supervisor->pid()) copy["pid"] = *pid;
+    if (auto load = in_flight_.find(id); load != in_flight_.end()) copy["in_flight"] = load->second;
     if (!c.supervisor->last_error().empty()) copy["last_error"] = c.supervisor->last_error();
     if (status.count(c.component)) {
       status[c.component]["copies"].push_back(copy);
       if (st == agent::CopyState::kReady) status[c.component]["ready_copies"] = status[c.component]["ready_copies"].get<int>() + 1;
     }
     if (!routes.count(c.component)) continue;
-    if (st == agent::CopyState::kReady) routes[c.component].ready.push_back({id, c.supervisor->address()});
-    if (st == agent::CopyState::kPending || st == agent::CopyState::kLoading) routes[c.component].coming++;
+    if (st == agent::CopyState::kReady) {
+      routes[c.component].ready.push_back({id, c.supervisor->address()});
+      ready_ids.push_back(id);
+    }
+    if (st == agent::CopyState::kPending || st == agent::CopyState::kLoading) {
+      routes[c.component].coming++;
+      loading[c.component]++;
+    }
   }
   for (auto& [name, route] : routes) directory_->Set(name, route);
+  if (options_.metrics != nullptr) {
+    for (const InferenceComponent& s : specs) {
+      Labels l = {{"component", s.name}};
+      options_.metrics->Get(metric::kCopiesReady, l).Set(status[s.name]["ready_copies"].get<int>());
+      options_.metrics->Get(metric::kCopiesLoading, l).Set(loading[s.name]);
+    }
+    options_.metrics->Remove(metric::kCopyInFlight, {});
+    for (auto& [id, c] : copies_) {
+      auto load = in_flight_.find(id);
+      options_.metrics->Get(metric::kCopyInFlight, {{"component", c.component}, {"copy", id}})
+          .Set(load == in_flight_.end() ? 0 : static_cast<double>(load->second));
+    }
+    PublishMetrics(reserved, reservations);
+  }
+  if (ready_ids != last_ready_) {
+    last_ready_ = ready_ids;
+    if (options_.on_copies_changed) options_.on_copies_changed();
+  }
   json devices = json::array();
   for (const Device& d : inventory_.devices) {
     devices.push_back({{"id", d.id}, {"name", d.name}, {"kind", DeviceKindName(d.kind)}, {"virtual", d.is_virtual()},
@@ -182,6 +301,20 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs) {
   std::lock_guard<std::mutex> l(mu_);
   status_ = std::move(status);
   devices_ = {{"devices", devices}, {"cpu_cores", inventory_.cpu_cores}};
+}
+
+void NodeController::PublishMetrics(const std::map<std::string, std::pair<int64_t, int64_t>>& reserved,
+                                    const std::map<std::string, int>& reservations) {
+  MetricsRegistry& m = *options_.metrics;
+  for (const Device& d : inventory_.devices) {
+    Labels l = {{"device", d.id}, {"virtual", d.is_virtual() ? "true" : "false"}};
+    auto r = reserved.find(d.id);
+    auto n = reservations.find(d.id);
+    m.Get(metric::kDeviceMemoryBytes, l).Set(static_cast<double>(d.memory_mib) * 1048576.0);
+    m.Get(metric::kDeviceMemoryReservedBytes, l).Set(r == reserved.end() ? 0 : static_cast<double>(r->second.first) * 1048576.0);
+    m.Get(metric::kDeviceAcceleratorsReserved, l).Set(r == reserved.end() ? 0 : static_cast<double>(r->second.second) / 1000.0);
+    m.Get(metric::kDeviceReservations, l).Set(n == reservations.end() ? 0 : n->second);
+  }
 }
 
 json NodeController::ComponentStatus(const std::string& component) const {

@@ -1,13 +1,17 @@
 // NodeController: drives one node towards the desired state (the reconciler's live driver).
 //
-// Each Tick(now): read the components from the store, look at the copies' supervisors, ask
-// policy::Reconcile what to start and drain, act on it, poll every supervisor, and publish the
-// ready copies to the router's directory. Copy events go to the store's event log.
+// Each Tick(now): read the components from the store, ask the autoscaler (if any) for each one's
+// desired copy count, look at the copies' supervisors, ask policy::Reconcile what to start and
+// drain (scale-in drains the least-loaded copies), evict idle lower-priority copies when a
+// component cannot be placed (policy::PlanEviction), poll every supervisor, and publish the
+// ready copies to the router's directory and the gauges to the metrics registry. Copy and
+// scaling events go to the store's event log.
 // Threads: Tick() and Describe() from one owner thread at a time (serve's reconcile thread);
 // ComponentStatus() and Devices() from any thread (they read a snapshot under a mutex).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,8 +20,10 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/copy_supervisor.h"
+#include "control/autoscaler.h"
 #include "control/control_api.h"
 #include "core/device.h"
+#include "core/metrics.h"
 #include "policy/reconcile.h"
 #include "router/copy_directory.h"
 #include "store/state_store.h"
@@ -29,6 +35,15 @@ struct NodeControllerOptions {
   std::string runtime_dir;     // sockets and runner logs go here
   int threads_per_copy = 0;    // compute threads of each runner; 0: the copy's cpu_cores, at least 1
   agent::SupervisorOptions supervisor;
+  // Desired copy counts; null: every component runs copies.initial. Must outlive the controller.
+  Autoscaler* autoscaler = nullptr;
+  // Copy, component and device gauges go here (and the autoscaler reads from it); null: none.
+  MetricsRegistry* metrics = nullptr;
+  // Requests in flight per copy id (the router's counters); empty: unknown (all 0).
+  std::function<std::map<std::string, int64_t>()> copy_in_flight;
+  // Called (on the Tick thread) when the set of ready copies changed, e.g. to close the router's
+  // pooled connections to copies that went away.
+  std::function<void()> on_copies_changed;
 };
 
 class NodeController {
@@ -50,6 +65,8 @@ class NodeController {
     int64_t spec_revision = 0;
     policy::Assignment assignment;
     std::unique_ptr<agent::CopySupervisor> supervisor;
+    agent::SupervisorTime placed_at{};
+    bool was_ready = false;  // its load time was recorded
   };
   struct Known {
     std::string key;          // policy::ReplacementKey of the last spec seen
@@ -57,7 +74,13 @@ class NodeController {
   };
 
   void StartCopy(const InferenceComponent& spec, const policy::StartCopy& start, agent::SupervisorTime now);
-  void Publish(const std::vector<InferenceComponent>& specs);
+  void Publish(const std::vector<InferenceComponent>& specs, const std::map<std::string, int>& desired);
+  // For components the plan could not place: frees room by evicting idle copies of lower
+  // priority components (policy::PlanEviction), draining them.
+  void Evict(const std::vector<InferenceComponent>& specs, const policy::ReconcilePlan& plan,
+             policy::NodeSnapshot node, agent::SupervisorTime now);
+  void PublishMetrics(const std::map<std::string, std::pair<int64_t, int64_t>>& reserved,
+                      const std::map<std::string, int>& reservations);
   void Record(const std::string& subject, const std::string& reason, const std::string& message);
 
   store::StateStore& store_;
@@ -70,6 +93,9 @@ class NodeController {
   std::map<std::string, CopyRecord> copies_;
   std::map<std::string, Known> known_;
   std::map<std::string, std::string> last_unplaced_;  // component -> message (to log changes only)
+  std::map<std::string, std::vector<std::string>> evicting_for_;  // component -> copies draining for it
+  std::map<std::string, int64_t> in_flight_;  // copy id -> requests in flight, at this tick
+  std::vector<std::string> last_ready_;       // ready copy ids at the last Publish
   int next_copy_ = 1;
 
   // Snapshot for other threads, guarded by mu_.

@@ -74,6 +74,13 @@ const char* ScaleDirectionName(ScaleDirection direction) {
   return "none";
 }
 
+ScalingState SetDesiredCopies(ScalingState state, int copies, ScaleTime now) {
+  state.desired = copies;
+  state.set_at = now;
+  state.recent.clear();
+  return state;
+}
+
 double MetricPerCopy(ScalingMetric metric, const ScaleObservation& o, int copies) {
   double n = std::max(copies, 1);
   switch (metric) {
@@ -92,6 +99,7 @@ ScaleDecision DecideScale(const ScalingPolicy& policy, const CopyBounds& bounds,
   const int current = state.desired < 0 ? bounds.initial : state.desired;
   const bool busy = obs.in_flight > 0 || obs.waiting > 0;
   if (busy || !next.last_busy_at) next.last_busy_at = now;
+  if (state.desired < 0) next.set_at = now;
 
   // Keep the window's recommendations only.
   const ScaleTime window_start = now - seconds(policy.stabilization_window_s);
@@ -160,8 +168,9 @@ ScaleDecision DecideScale(const ScalingPolicy& policy, const CopyBounds& bounds,
                         std::to_string(current),
                     now);
     }
-    std::optional<ScaleTime> last = next.last_scale_out_at;
-    if (next.last_scale_in_at && (!last || *next.last_scale_in_at > *last)) last = next.last_scale_in_at;
+    std::optional<ScaleTime> last;
+    for (const auto& t : {next.last_scale_out_at, next.last_scale_in_at, next.set_at})
+      if (t && (!last || *t > *last)) last = t;
     if (last && now - *last < seconds(policy.scale_in_cooldown_s)) {
       auto left = seconds(policy.scale_in_cooldown_s) - (now - *last);
       return Finish(std::move(d), current, ScaleDirection::kNone,

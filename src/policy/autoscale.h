@@ -21,7 +21,8 @@
 //      cooldown does not apply (a held request must not wait for it).
 //   3. Scale-in uses the highest recommendation within the last stabilization_window_s (so a
 //      short lull does not drop copies a returning burst needs), and happens only when
-//      scale_in_cooldown_s has passed since the last scaling of either direction.
+//      scale_in_cooldown_s has passed since the last scaling of either direction (or since the
+//      count was set from outside: the first decision, a user's copy count).
 //   4. Scale to zero: with copies.min == 0, a component with nothing in flight or waiting and no
 //      request for scale_to_zero_after_s goes to zero copies (no cooldown or window applies).
 //      At zero copies, any waiting request scales it to the recommendation (at least 1).
@@ -58,6 +59,10 @@ struct ScalingState {
   int desired = -1;
   std::optional<ScaleTime> last_scale_out_at;
   std::optional<ScaleTime> last_scale_in_at;
+  // When the count was last set from outside the policy: the first decision (copies.initial),
+  // or a user's explicit copy count (SetDesiredCopies). Counts as a scaling for the scale-in
+  // cooldown, so a count a user just set is not undone at once.
+  std::optional<ScaleTime> set_at;
   // Whenever the component was last seen busy (in flight or waiting > 0), or first decided on.
   std::optional<ScaleTime> last_busy_at;
   // Recommendations within the stabilization window, oldest first.
@@ -90,6 +95,10 @@ struct ScaleDecision {
 ScaleDecision DecideScale(const ScalingPolicy& policy, const CopyBounds& bounds,
                           const ScalingState& state, const ScaleObservation& observation,
                           ScaleTime now);
+
+// A copy count set from outside (a user's update of copies.initial, an eviction): the next
+// decisions start from `copies`, and the scale-in cooldown counts from `now`.
+ScalingState SetDesiredCopies(ScalingState state, int copies, ScaleTime now);
 
 // The per-copy metric value for `copies` copies (rule "metric" above); copies < 1 counts as 1.
 double MetricPerCopy(ScalingMetric metric, const ScaleObservation& observation, int copies);

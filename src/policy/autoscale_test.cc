@@ -112,6 +112,7 @@ TEST(AutoscaleTest, ScaleOutCooldown) {
 TEST(AutoscaleTest, ScaleInWaitsForCooldownSinceLastScaling) {
   Driver d;
   d.policy.stabilization_window_s = 0;
+  d.state.desired = 1;  // decided before
   EXPECT_EQ(d.Decide(Busy(16)), 4);
   d.clock.Advance(29);
   EXPECT_EQ(d.Decide(Busy(4)), 4);  // 30 s scale-in cooldown after the scale-out
@@ -121,6 +122,22 @@ TEST(AutoscaleTest, ScaleInWaitsForCooldownSinceLastScaling) {
   EXPECT_EQ(d.last.direction, ScaleDirection::kIn);
   d.clock.Advance(1);
   EXPECT_EQ(d.Decide(Busy(8)), 2);  // scale-out is not held back by a scale-in
+}
+
+TEST(AutoscaleTest, ACountSetFromOutsideHoldsForTheScaleInCooldown) {
+  Driver d;
+  d.bounds = Bounds(3, 1, 8);
+  d.policy.stabilization_window_s = 0;
+  EXPECT_EQ(d.Decide(Busy(0)), 3);  // first decision: copies.initial, held for the cooldown
+  d.clock.Advance(29);
+  EXPECT_EQ(d.Decide(Busy(0)), 3);
+  d.clock.Advance(1);
+  EXPECT_EQ(d.Decide(Busy(0)), 1);
+  d.state = SetDesiredCopies(d.state, 4, d.clock.now);  // a user asks for 4
+  d.clock.Advance(10);
+  EXPECT_EQ(d.Decide(Busy(0)), 4);
+  d.clock.Advance(20);
+  EXPECT_EQ(d.Decide(Busy(0)), 1);
 }
 
 TEST(AutoscaleTest, StabilizationHoldsThroughALull) {

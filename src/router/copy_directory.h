@@ -7,6 +7,7 @@
 // Thread safety: every method of a CopyDirectory may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,10 @@ struct ComponentRoute {
   std::vector<CopyEndpoint> ready;  // copies that answer requests now
   int coming = 0;                   // copies pending or loading (a request may retry later)
   policy::RoutingStrategy strategy = policy::RoutingStrategy::kLeastOutstanding;
+  // With no ready copy, up to `max_held` requests wait (held) up to `hold_timeout` for one to
+  // become ready (scaling.max_held_requests / hold_timeout_s). 0: answer 503 at once.
+  int max_held = 0;
+  std::chrono::milliseconds hold_timeout{0};
 };
 
 // A component as GET /v1/models shows it.

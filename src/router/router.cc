@@ -5,9 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
+#include <set>
 
 #include "api/openai_request.h"
 #include "core/log.h"
+#include "core/metric_names.h"
 #include "policy/routing.h"
 #include "router/upstream.h"
 
@@ -28,6 +31,67 @@ struct Attempt {
 
 Attempt Retry(std::string error) { return Attempt{false, std::move(error)}; }
 Attempt Done() { return Attempt{true, {}}; }
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Timing, status and token usage of one request, recorded into the registry (if any).
+struct RequestObserver {
+  MetricsRegistry* metrics = nullptr;
+  std::string component;
+  Clock::time_point start = Clock::now();
+  std::optional<Clock::time_point> last;  // when the latest byte went to the client
+  int status = 0;                         // the copy's answer
+
+  Labels labels() const { return {{"component", component}}; }
+  // A piece of the response reached the client: the first one is the time to first token, the
+  // others the gaps between streamed chunks.
+  void Sent() {
+    Clock::time_point now = Clock::now();
+    if (metrics != nullptr) {
+      if (!last) metrics->Get(metric::kTimeToFirstToken, labels()).Observe(Seconds(now - start));
+      else metrics->Get(metric::kInterTokenLatency, labels()).Observe(Seconds(now - *last));
+    }
+    last = now;
+  }
+  // Token counts from a whole response's OpenAI "usage" object.
+  void Usage(const std::string& body) {
+    if (metrics == nullptr || status / 100 != 2) return;
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object() || !j.contains("usage") || !j["usage"].is_object()) return;
+    const auto& u = j["usage"];
+    if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number())
+      metrics->Get(metric::kPromptTokensTotal, labels()).Add(u["prompt_tokens"].get<double>());
+    if (u.contains("completion_tokens") && u["completion_tokens"].is_number())
+      metrics->Get(metric::kGeneratedTokensTotal, labels()).Add(u["completion_tokens"].get<double>());
+  }
+};
+
+// 503 with Retry-After (parameters by value: they live in this coroutine's frame).
+awaitable<void> RespondUnavailable(net::Exchange& ex, int retry_after_s, std::string why) {
+  net::Headers extra(1, std::make_pair(std::string("Retry-After"), std::to_string(retry_after_s)));
+  co_await ex.RespondError(http::status::service_unavailable, Unavailable(why), extra);
+}
+
+// Adds one to a gauge for its lifetime (no-op without a registry).
+class GaugeGuard {
+ public:
+  GaugeGuard(MetricsRegistry* m, const char* name, Labels labels) {
+    if (m != nullptr) {
+      series_ = &m->Get(name, labels);
+      series_->Add(1);
+    }
+  }
+  ~GaugeGuard() {
+    if (series_ != nullptr) series_->Add(-1);
+  }
+  GaugeGuard(const GaugeGuard&) = delete;
+  GaugeGuard& operator=(const GaugeGuard&) = delete;
+
+ private:
+  Series* series_ = nullptr;
+};
 
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -78,7 +142,7 @@ awaitable<std::string> SendRequest(Connection& c, const net::Request& in) {
 
 // Non-streaming: the whole response is read before anything reaches the client, so any failure
 // here can be retried.
-awaitable<Attempt> RelayWhole(net::Exchange& ex, ConnectionLease& lease) {
+awaitable<Attempt> RelayWhole(net::Exchange& ex, ConnectionLease& lease, RequestObserver& obs) {
   Connection& c = lease.connection();
   http::response<http::string_body> res;
   auto [ec, n] = co_await http::async_read(c.socket, c.buffer, res, kNoThrow);
@@ -86,7 +150,10 @@ awaitable<Attempt> RelayWhole(net::Exchange& ex, ConnectionLease& lease) {
   if (res.keep_alive()) lease.MarkReusable();
   std::string content_type(res[http::field::content_type]);
   net::Headers extra = RelayedHeaders(res.base());
+  obs.status = res.result_int();
+  obs.Usage(res.body());
   co_await ex.Respond(res.result(), std::move(res.body()), content_type, extra);
+  obs.Sent();
   co_return Done();
 }
 
@@ -102,7 +169,7 @@ std::string MidStreamErrorEvent(const std::string& why) {
 
 // Streaming: the head is read first (failures up to here are retried), then body bytes are
 // relayed as they arrive. A failure after the head ends the client's response truncated.
-awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease) {
+awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease, RequestObserver& obs) {
   Connection& c = lease.connection();
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
@@ -111,6 +178,7 @@ awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease) {
   auto& res = parser.get();
   std::string content_type(res[http::field::content_type]);
   net::Headers extra = RelayedHeaders(res.base());
+  obs.status = res.result_int();
   char buf[16 * 1024];
   if (!res.chunked()) {
     // A whole body (an error answer): nothing was sent yet, so collect it and respond.
@@ -124,6 +192,7 @@ awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease) {
     }
     if (res.keep_alive()) lease.MarkReusable();
     co_await ex.Respond(res.result(), std::move(body), content_type, extra);
+    obs.Sent();
     co_return Done();
   }
   bool client_ok = co_await ex.StartChunked(res.result(), content_type, extra);
@@ -141,7 +210,10 @@ awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease) {
       co_return Done();
     }
     size_t got = sizeof(buf) - res.body().size;
-    if (got > 0) client_ok = co_await ex.SendChunk(std::string_view(buf, got));
+    if (got > 0) {
+      client_ok = co_await ex.SendChunk(std::string_view(buf, got));
+      obs.Sent();
+    }
   }
   if (!client_ok) co_return Done();  // the lease closes the connection: the runner cancels
   if (res.keep_alive()) lease.MarkReusable();
@@ -151,7 +223,7 @@ awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease) {
 
 // One attempt on one copy. A pooled connection the runner has meanwhile closed fails on first
 // use; that is retried once on a fresh connection to the same copy.
-awaitable<Attempt> TryCopy(net::Exchange& ex, Upstream& up, bool stream) {
+awaitable<Attempt> TryCopy(net::Exchange& ex, Upstream& up, bool stream, RequestObserver& obs) {
   for (int round = 0; round < 2; ++round) {
     std::unique_ptr<Connection> c = round == 0 ? up.Take() : nullptr;
     bool reused = c != nullptr;
@@ -165,9 +237,9 @@ awaitable<Attempt> TryCopy(net::Exchange& ex, Upstream& up, bool stream) {
     // (No co_await inside ?: — GCC 12 miscompiles it in coroutines.)
     Attempt a = Retry(error);
     if (error.empty() && stream) {
-      a = co_await RelayStream(ex, lease);
+      a = co_await RelayStream(ex, lease, obs);
     } else if (error.empty()) {
-      a = co_await RelayWhole(ex, lease);
+      a = co_await RelayWhole(ex, lease, obs);
     }
     if (a.done || !reused || co_await Cancelled()) co_return a;
   }
@@ -192,10 +264,11 @@ std::string ModelsBody(const std::vector<ComponentSummary>& components, int64_t 
 
 Router::Router(std::shared_ptr<const CopyDirectory> directory, RouterOptions options)
     : directory_(std::move(directory)),
-      options_(options),
+      options_(std::move(options)),
       started_unix_(std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
-                        .count()) {}
+                        .count()),
+      holds_(options_.metrics) {}
 
 Router::~Router() = default;
 
@@ -238,7 +311,64 @@ awaitable<void> Router::HandleInference(net::Exchange& ex) {
   co_await (Route(ex, routing->model, routing->stream) || ex.WaitForDisconnect());
 }
 
+void Router::CountOutcome(const std::string& model, const char* outcome) {
+  if (options_.metrics == nullptr) return;
+  options_.metrics->Get(metric::kRequestsTotal, {{"component", model}, {"outcome", outcome}}).Add(1);
+}
+
+awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
+    net::Exchange& ex, const std::string& model, std::shared_ptr<const ComponentRoute> route) {
+  auto unavailable = [&ex](int after, std::string why) { return RespondUnavailable(ex, after, std::move(why)); };
+  if (route->max_held <= 0) {
+    CountOutcome(model, "rejected");
+    bool coming = route->coming > 0;
+    int after = coming ? options_.retry_after_loading_s : options_.retry_after_unavailable_s;
+    co_await unavailable(after, coming ? "model '" + model + "' has no ready copy yet; " +
+                                             std::to_string(route->coming) + " loading"
+                                       : "model '" + model + "' has no running copy");
+    co_return nullptr;
+  }
+  std::unique_ptr<HoldQueue::Ticket> ticket = holds_.TryEnter(model, route->max_held);
+  if (!ticket) {
+    CountOutcome(model, "rejected");
+    co_await unavailable(options_.retry_after_loading_s,
+                         "model '" + model + "' is starting and already holds " +
+                             std::to_string(route->max_held) + " requests (scaling.max_held_requests)");
+    co_return nullptr;
+  }
+  if (options_.on_hold) options_.on_hold(model);
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + route->hold_timeout;
+  asio::steady_timer timer(ex.executor());
+  for (;;) {
+    route = directory_->Find(model);
+    if (route == nullptr) {
+      co_await ex.RespondError(http::status::not_found,
+                               Status(StatusCode::kNotFound, "model '" + model + "' was deleted", "model"));
+      co_return nullptr;
+    }
+    if (!route->ready.empty()) break;
+    if (Clock::now() >= deadline) {
+      CountOutcome(model, "hold_timeout");
+      co_await unavailable(options_.retry_after_loading_s,
+                           "model '" + model + "' has no ready copy after waiting " +
+                               std::to_string(route->hold_timeout.count() / 1000) +
+                               " s (scaling.hold_timeout_s)");
+      co_return nullptr;
+    }
+    // Poll the directory: a copy becoming ready is published by the reconcile thread.
+    timer.expires_after(std::min<Clock::duration>(options_.hold_poll, deadline - Clock::now()));
+    co_await timer.async_wait(asio::use_awaitable);  // a disconnect cancels it (and the hold)
+  }
+  if (options_.metrics != nullptr)
+    options_.metrics->Get(metric::kHoldDuration, {{"component", model}}).Observe(Seconds(Clock::now() - start));
+  co_return route;
+}
+
 awaitable<void> Router::Route(net::Exchange& ex, const std::string& model, bool stream) {
+  RequestObserver obs;
+  obs.metrics = options_.metrics;
+  obs.component = model;
   std::shared_ptr<const ComponentRoute> route = directory_->Find(model);
   if (route == nullptr) {
     co_return co_await ex.RespondError(
@@ -247,14 +377,10 @@ awaitable<void> Router::Route(net::Exchange& ex, const std::string& model, bool 
                "model '" + model + "' not found; " + AvailableModels(*directory_), "model"));
   }
   if (route->ready.empty()) {
-    bool coming = route->coming > 0;
-    int after = coming ? options_.retry_after_loading_s : options_.retry_after_unavailable_s;
-    net::Headers extra(1, std::make_pair(std::string("Retry-After"), std::to_string(after)));
-    std::string why = coming ? "model '" + model + "' has no ready copy yet; " +
-                                   std::to_string(route->coming) + " loading"
-                             : "model '" + model + "' has no running copy";
-    co_return co_await ex.RespondError(http::status::service_unavailable, Unavailable(why), extra);
+    route = co_await Hold(ex, model, std::move(route));
+    if (route == nullptr) co_return;
   }
+  GaugeGuard in_flight(options_.metrics, metric::kRequestsInFlight, obs.labels());
   std::vector<std::shared_ptr<Upstream>> ups = UpstreamsFor(*route);
   std::vector<policy::CopyLoad> loads(ups.size());
   std::string last_error;
@@ -269,14 +395,24 @@ awaitable<void> Router::Route(net::Exchange& ex, const std::string& model, bool 
     Attempt a;
     {
       OutstandingGuard guard(up);
-      a = co_await TryCopy(ex, up, stream);
+      a = co_await TryCopy(ex, up, stream, obs);
     }
-    if (a.done || co_await Cancelled()) co_return;
+    if (a.done) {
+      CountOutcome(model, obs.status / 100 == 2 ? "ok" : "error");
+      if (options_.metrics != nullptr)
+        options_.metrics->Get(metric::kRequestDuration, obs.labels()).Observe(Seconds(Clock::now() - obs.start));
+      co_return;
+    }
+    if (co_await Cancelled()) {
+      CountOutcome(model, "cancelled");
+      co_return;
+    }
     up.failures.fetch_add(1, std::memory_order_relaxed);
     log::Warn("copy failed before answering; retrying on another",
               {{"model", model}, {"copy", up.id()}, {"error", a.error}});
     last_error = a.error;
   }
+  CountOutcome(model, "error");
   net::Headers extra(1, std::make_pair(std::string("Retry-After"),
                                        std::to_string(options_.retry_after_loading_s)));
   co_await ex.RespondError(
@@ -303,6 +439,31 @@ std::vector<std::shared_ptr<Upstream>> Router::UpstreamsFor(const ComponentRoute
 
 uint64_t Router::Draw() {
   return SplitMix64(options_.seed + draws_.fetch_add(1, std::memory_order_relaxed));
+}
+
+void Router::CloseIdleConnections() {
+  std::set<std::string> ready;
+  for (const ComponentSummary& c : directory_->List()) {
+    auto route = directory_->Find(c.name);
+    if (route == nullptr) continue;
+    for (const CopyEndpoint& copy : route->ready) ready.insert(copy.id);
+  }
+  std::vector<std::shared_ptr<Upstream>> gone;  // destroyed outside the lock
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = upstreams_.begin(); it != upstreams_.end();) {
+      if (ready.count(it->first)) {
+        ++it;
+        continue;
+      }
+      gone.push_back(std::move(it->second));
+      it = upstreams_.erase(it);
+    }
+  }
+  for (auto& up : gone) {
+    while (up->Take() != nullptr) {
+    }
+  }
 }
 
 std::vector<CopyCounters> Router::Counters() const {

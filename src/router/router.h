@@ -6,8 +6,12 @@
 // states), GET /healthz. Errors:
 //   400 a body without a valid "model" or "stream" (param names the field)
 //   404 an unknown model; the message lists the available ones (code "model_not_found")
-//   503 + Retry-After: no ready copy (short when copies are loading), or every ready copy failed
+//   503 + Retry-After: no ready copy and the component holds no requests (max_held 0), its hold
+//       queue is full, a held request waited past the hold timeout, or every ready copy failed
 //       before answering.
+// Cold start: a request for a component with no ready copy is held (HoldQueue, bounded per
+// component) until a copy is ready, then forwarded; holding calls `on_hold` so the autoscaler
+// scales the component from zero at once.
 // Retries: a copy that fails before any byte reached the client (connect, write, or the response
 // head; for a non-streaming request, anything before the whole response) is retried on another
 // ready copy, each copy at most once. After the first byte a failure ends the response
@@ -22,7 +26,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,7 +36,9 @@
 #include <vector>
 
 #include "net/http_server.h"
+#include "core/metrics.h"
 #include "router/copy_directory.h"
+#include "router/hold_queue.h"
 
 namespace cohost::router {
 
@@ -46,6 +54,12 @@ struct RouterOptions {
   size_t max_idle_connections_per_copy = 32;
   // Seeds the draws for random choice (logged by the caller for reproducibility).
   uint64_t seed = 0;
+  // Where request metrics go (core/metric_names.h); null: none. Must outlive the router.
+  MetricsRegistry* metrics = nullptr;
+  // Called (on an io thread) when a request starts being held for `component`; must not block.
+  std::function<void(const std::string& component)> on_hold;
+  // How often a held request looks for a ready copy.
+  std::chrono::milliseconds hold_poll{5};
 };
 
 // Counts per copy, for metrics and tests.
@@ -69,10 +83,20 @@ class Router {
   // Counters of every copy the router has sent requests to, sorted by id.
   std::vector<CopyCounters> Counters() const;
 
+  // Forgets copies that are no longer ready in the directory, closing their idle pooled
+  // connections (requests in flight keep theirs until they end). Call when copies change, so a
+  // pooled socket never outlives its copy. Any thread.
+  void CloseIdleConnections();
+
  private:
   net::asio::awaitable<void> HandleInference(net::Exchange& ex);
   net::asio::awaitable<void> HandleModels(net::Exchange& ex);
   net::asio::awaitable<void> Route(net::Exchange& ex, const std::string& model, bool stream);
+  // Waits for a ready copy of a component that has none. Returns its route, or nullptr after
+  // answering the client (404, hold queue full, timeout).
+  net::asio::awaitable<std::shared_ptr<const ComponentRoute>> Hold(
+      net::Exchange& ex, const std::string& model, std::shared_ptr<const ComponentRoute> route);
+  void CountOutcome(const std::string& model, const char* outcome);
   // The upstream of each ready copy, in the route's order (created on first use).
   std::vector<std::shared_ptr<Upstream>> UpstreamsFor(const ComponentRoute& route);
   uint64_t Draw();
@@ -82,6 +106,7 @@ class Router {
   const RouterOptions options_;
   const int64_t started_unix_;
 
+  HoldQueue holds_;
   std::atomic<uint64_t> draws_{0};
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Upstream>, std::less<>> upstreams_;  // guarded by mu_

@@ -1,0 +1,34 @@
+#include "core/metric_names.h"
+
+namespace cohost::metric {
+
+void DeclareAll(MetricsRegistry& r) {
+  const auto kC = MetricType::kCounter;
+  const auto kG = MetricType::kGauge;
+  const auto kH = MetricType::kHistogram;
+  const auto lat = MetricsRegistry::LatencyBuckets();
+  r.Declare(kRequestsTotal, kC, "Inference requests answered, by component and outcome.");
+  r.Declare(kRequestsInFlight, kG, "Inference requests being served by a copy now.");
+  r.Declare(kRequestsHeld, kG, "Requests held while the component has no ready copy (cold start).");
+  r.Declare(kHeldTotal, kC, "Requests that were held for a cold start.");
+  r.Declare(kTimeToFirstToken, kH, "Seconds from a request's arrival to its first response byte.", lat);
+  r.Declare(kInterTokenLatency, kH, "Seconds between two streamed chunks of one response.",
+            {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
+  r.Declare(kRequestDuration, kH, "Seconds from a request's arrival to the end of its response.", lat);
+  r.Declare(kHoldDuration, kH, "Seconds a request was held for a cold start.", lat);
+  r.Declare(kPromptTokensTotal, kC, "Prompt tokens of answered non-streaming requests (usage).");
+  r.Declare(kGeneratedTokensTotal, kC, "Generated tokens of answered non-streaming requests (usage).");
+  r.Declare(kCopiesDesired, kG, "Copies the autoscaler wants.");
+  r.Declare(kCopiesReady, kG, "Copies serving.");
+  r.Declare(kCopiesLoading, kG, "Copies placed and loading.");
+  r.Declare(kScalingEventsTotal, kC, "Autoscaler changes of the desired copy count.");
+  r.Declare(kEvictionsTotal, kC, "Copies evicted to make room for a higher-priority component.");
+  r.Declare(kCopyInFlight, kG, "Requests in flight on one copy.");
+  r.Declare(kDeviceMemoryBytes, kG, "Device memory.");
+  r.Declare(kDeviceMemoryReservedBytes, kG, "Device memory reserved by copies.");
+  r.Declare(kDeviceAcceleratorsReserved, kG, "Accelerator share reserved by copies (0..1).");
+  r.Declare(kDeviceReservations, kG, "Copies holding a reservation on the device.");
+  r.Declare(kCopyLoadSeconds, kH, "Seconds from placing a copy to it being ready.", lat);
+}
+
+}  // namespace cohost::metric
