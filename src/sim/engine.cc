@@ -137,10 +137,6 @@ Status Simulation::Setup() {
     ms.autoscaled = kind_ == StrategyKind::kInferenceComponents ||
                     (kind_ == StrategyKind::kHybrid && !spec.dedicated_in_hybrid);
     ms.pinned = !ms.autoscaled;
-    if (ms.autoscaled) {
-      ms.decider = MakeLiveScaleDecider(spec);
-      result_.scaler = ms.decider->Name();
-    }
     ms.owner = dedicated ? static_cast<int>(m) : -1;
     ms.req.accelerators = dedicated ? std::max(1.0, spec.accelerators) : spec.accelerators;
     ms.req.memory_mib = spec.memory_mib;
@@ -153,6 +149,10 @@ Status Simulation::Setup() {
     if (ms.autoscaled) {
       initial = std::max(spec.scaling.min_copies, std::min(peak[m], 1));
       initial = std::min(initial, spec.scaling.max_copies);
+    }
+    if (ms.autoscaled) {
+      ms.decider = MakeLiveScaleDecider(spec, initial);
+      result_.scaler = ms.decider->Name();
     }
     for (int i = 0; i < initial; ++i) RETURN_IF_ERROR(AddCopy(static_cast<int>(m), 0, true));
   }
@@ -226,6 +226,7 @@ StatusOr<int> Simulation::PlaceByEviction(int m, double now, policy::Assignment*
     for (const std::string& id : plan.evict) {
       int c = std::stoi(id);
       Unlist(c);
+      models_[copies_[c].model].decider->Evicted(now);
       RETURN_IF_ERROR(RemoveCopy(c, now, /*keep_node=*/true));
       ++result_.evictions;
     }
@@ -404,8 +405,9 @@ ScaleInput Simulation::Observe(int m, double now) {
   ScaleInput in;
   in.now_s = now;
   in.current_copies = static_cast<int>(ms.alive.size());
-  for (int c : ms.ready) in.in_flight += copies_[c].server->active();
-  in.waiting = static_cast<double>(ms.outstanding) - in.in_flight;
+  // As the live autoscaler reads its metrics: in flight = sent to a copy, waiting = held.
+  in.waiting = static_cast<double>(ms.held.size());
+  in.in_flight = static_cast<double>(ms.outstanding) - in.waiting;
   in.last_request_s = ms.last_request;
   return in;
 }
