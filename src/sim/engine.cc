@@ -58,6 +58,8 @@ struct ModelState {
   int64_t arrivals_since_tick = 0;
   std::unique_ptr<ScaleDecider> decider;  // autoscaled models only
   double ttft_slo = 0, itl_slo = 0;
+  ModelResult result;
+  int64_t slo_met = 0;
 };
 
 double Percentile(std::vector<float>* v, double q) {
@@ -104,6 +106,7 @@ class Simulation {
   Status Reconcile(int m, int desired, double now);
   void Reject(int64_t req, int m, double now) {
     ++result_.rejected;
+    ++models_[m].result.rejected;
     Outstanding(m, -1, now);
     (void)req;
   }
@@ -185,6 +188,7 @@ Status Simulation::AddCopy(int m, double now, bool ready_now) {
     ms.ready.push_back(id);
   } else {
     ++result_.cold_starts;
+    ++ms.result.cold_starts;
     Push(now + s_.models[m].load_time_s, EventType::kReady, id);
   }
   return Status::Ok();
@@ -290,6 +294,7 @@ Status Simulation::OnArrival(int64_t req, double now) {
   ModelState& ms = models_[r.model];
   ms.last_request = now;
   ++ms.arrivals_since_tick;
+  ++ms.result.requests;
   Outstanding(r.model, +1, now);
   if (!ms.ready.empty()) {
     Route(req, now);
@@ -301,6 +306,7 @@ Status Simulation::OnArrival(int64_t req, double now) {
   }
   ms.held.push_back(req);
   ++result_.held;
+  ++ms.result.held;
   if (ms.autoscaled && ms.alive.empty()) {
     // The router wakes a component at zero copies at once, as the live one does.
     RETURN_IF_ERROR(Reconcile(r.model, ms.decider->Decide(Observe(r.model, now)), now));
@@ -324,6 +330,7 @@ Status Simulation::OnCompletion(int c, double now) {
     ttft_met_ += t_ok;
     itl_met_ += i_ok;
     slo_met_ += t_ok && i_ok;
+    ms.slo_met += t_ok && i_ok;
     itl_.push_back(static_cast<float>(itl));
     e2e_.push_back(static_cast<float>(e2e));
     Outstanding(copy.model, -1, now);
@@ -419,6 +426,7 @@ void Simulation::TakeSample(double now) {
   std::vector<int> per_model(models_.size(), 0);
   for (size_t m = 0; m < models_.size(); ++m) {
     per_model[m] = models_[m].placed;
+    models_[m].result.peak_copies = std::max(models_[m].result.peak_copies, models_[m].placed);
     s.copies += models_[m].placed;
     s.ready_copies += static_cast<int>(models_[m].ready.size());
   }
@@ -516,6 +524,11 @@ void Simulation::Finish() {
   r.e2e_p50_s = Percentile(&e2e_, 0.5);
   r.e2e_p90_s = Percentile(&e2e_, 0.9);
   r.e2e_p99_s = Percentile(&e2e_, 0.99);
+  for (ModelState& ms : models_) {
+    ms.result.slo_attainment =
+        ms.result.requests > 0 ? static_cast<double>(ms.slo_met) / static_cast<double>(ms.result.requests) : 1.0;
+    r.models.push_back(ms.result);
+  }
   r.mean_memory_util = fleet_.mean_memory_util();
   r.mean_compute_util = fleet_.mean_compute_util();
 }

@@ -34,6 +34,16 @@ struct Sample {
   double compute_util = 0;  // busy device share / devices of running nodes
 };
 
+// One model's share of a strategy's result.
+struct ModelResult {
+  int64_t requests = 0;
+  int64_t rejected = 0;
+  int64_t held = 0;
+  int64_t cold_starts = 0;
+  double slo_attainment = 0;  // as StrategyResult's, over this model's requests
+  int peak_copies = 0;
+};
+
 struct StrategyResult {
   StrategyKind kind = StrategyKind::kDedicated;
   std::string scaler;  // which ScaleDecider ran ("" when none did)
@@ -58,6 +68,7 @@ struct StrategyResult {
   int peak_nodes = 0;
   std::vector<Sample> samples;
   std::vector<std::vector<int>> model_copies;  // per sample, per model: placed copies
+  std::vector<ModelResult> models;             // per model, in scenario order
   double wall_s = 0;  // real time the run took
 };
 

@@ -71,6 +71,22 @@ std::string RenderText(const SimulationReport& r) {
              static_cast<long long>(s.evictions));
     o << line;
   }
+  o << "\nlowest SLO attainment by model:\n";
+  for (const auto& s : r.results) {
+    std::vector<size_t> order(s.models.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return s.models[a].slo_attainment < s.models[b].slo_attainment;
+    });
+    o << "  " << StrategyName(s.kind) << ":";
+    for (size_t k = 0; k < std::min<size_t>(3, order.size()); ++k) {
+      const ModelResult& m = s.models[order[k]];
+      std::string name = order[k] < r.model_names.size() ? r.model_names[order[k]] : "?";
+      o << " " << name << " " << Fmt("%.2f%%", 100 * m.slo_attainment) << " (" << m.cold_starts
+        << " cold starts, peak " << m.peak_copies << " copies)" << (k + 1 < std::min<size_t>(3, order.size()) ? "," : "");
+    }
+    o << "\n";
+  }
   for (const auto& s : r.results) {
     if (!s.scaler.empty()) {
       o << "\nautoscaling decisions: " << s.scaler << "\n";
@@ -115,6 +131,15 @@ nlohmann::json RenderJson(const SimulationReport& r) {
         {"cost_ratio_vs_dedicated", base && s.cost > 0 ? base->cost / s.cost : 0.0},
         {"cost_vs_lower_bound", r.lower_bound.cost > 0 ? s.cost / r.lower_bound.cost : 0.0},
         {"scaler", s.scaler}, {"wall_s", s.wall_s}, {"samples", samples}};
+    nlohmann::json models = nlohmann::json::array();
+    for (size_t i = 0; i < s.models.size(); ++i) {
+      const ModelResult& m = s.models[i];
+      models.push_back({{"model", i < r.model_names.size() ? r.model_names[i] : ""},
+                        {"requests", m.requests}, {"rejected", m.rejected}, {"held", m.held},
+                        {"cold_starts", m.cold_starts}, {"slo_attainment", m.slo_attainment},
+                        {"peak_copies", m.peak_copies}});
+    }
+    j["models"] = models;
     list.push_back(j);
   }
   out["strategies"] = list;
