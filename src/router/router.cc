@@ -323,9 +323,11 @@ awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
     CountOutcome(model, "rejected");
     bool coming = route->coming > 0;
     int after = coming ? options_.retry_after_loading_s : options_.retry_after_unavailable_s;
-    co_await unavailable(after, coming ? "model '" + model + "' has no ready copy yet; " +
-                                             std::to_string(route->coming) + " loading"
-                                       : "model '" + model + "' has no running copy");
+    // The message is built outside the co_await: GCC 12 destroys temporaries of a ?: inside a
+    // co_await expression twice.
+    std::string why = "model '" + model + "' has no running copy";
+    if (coming) why = "model '" + model + "' has no ready copy yet; " + std::to_string(route->coming) + " loading";
+    co_await unavailable(after, std::move(why));
     co_return nullptr;
   }
   std::unique_ptr<HoldQueue::Ticket> ticket = holds_.TryEnter(model, route->max_held);
@@ -377,8 +379,9 @@ awaitable<void> Router::Route(net::Exchange& ex, const std::string& model, bool 
                "model '" + model + "' not found; " + AvailableModels(*directory_), "model"));
   }
   if (route->ready.empty()) {
-    route = co_await Hold(ex, model, std::move(route));
-    if (route == nullptr) co_return;
+    std::shared_ptr<const ComponentRoute> held = co_await Hold(ex, model, route);
+    if (held == nullptr) co_return;
+    route = std::move(held);
   }
   GaugeGuard in_flight(options_.metrics, metric::kRequestsInFlight, obs.labels());
   std::vector<std::shared_ptr<Upstream>> ups = UpstreamsFor(*route);
