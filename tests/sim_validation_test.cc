@@ -14,7 +14,7 @@
 // component (target 1 concurrent request per copy, max 3), records every request it sent and the
 // live ready copies every 100 ms, then replays the recorded requests in the simulator (whose
 // DecideScale ticks every 250 ms, the live reconciler's period, and whose copies load in the
-// time the live first copy took) and compares the peak, when it was reached and when the
+// time the live first copy took) and compares the peak, the first scale-out and when the
 // component was back at its minimum; skipped, like the first, when the machine's speed moved.
 #include <gtest/gtest.h>
 
@@ -212,19 +212,18 @@ std::string Timeline(const std::vector<std::pair<double, int>>& points) {
   return out;
 }
 
-// Peak, when it was first reached, and the first time after `after_s` at `floor` copies.
+// Peak, when the component first went above `floor`, and the first time after `after_s` back at
+// `floor` copies.
 struct Shape {
   int peak = 0;
-  double peak_at = -1;
+  double out_at = -1;
   double back_at = -1;
 };
 Shape ShapeOf(const std::vector<std::pair<double, int>>& points, double after_s, int floor) {
   Shape s;
   for (const auto& [t, n] : points) {
-    if (n > s.peak) {
-      s.peak = n;
-      s.peak_at = t;
-    }
+    s.peak = std::max(s.peak, n);
+    if (n > floor && s.out_at < 0) s.out_at = t;
   }
   for (const auto& [t, n] : points) {
     if (t >= after_s && n == floor && s.back_at < 0) s.back_at = t;
@@ -334,14 +333,18 @@ TEST(SimValidationTest, BurstOnLiveServeAndInSimulatorAgreeOnCopiesOverTime) {
   printf("live ready copies:      %s\n", Timeline(live).c_str());
   printf("simulated ready copies: %s\n", Timeline(simulated).c_str());
   Shape l = ShapeOf(live, kBurstS, 1), s = ShapeOf(simulated, kBurstS, 1);
-  printf("peak: live %d at %.1f s, simulated %d at %.1f s; back to 1: live %.1f s, simulated %.1f s\n",
-         l.peak, l.peak_at, s.peak, s.peak_at, l.back_at, s.back_at);
-  // Tolerance: the peak within one copy, reached within 3 s of the live one, and back at the
-  // minimum within 5 s of it (cooldown 2 s + window 2 s + the last requests' drain, which the
-  // live machine's load stretches; sampled every 100 ms live).
+  printf("peak: live %d, simulated %d; first scale-out: live %.1f s, simulated %.1f s; back to 1: "
+         "live %.1f s, simulated %.1f s\n", l.peak, s.peak, l.out_at, s.out_at, l.back_at, s.back_at);
+  // Tolerance: the peak within one copy, the first scale-out within 1.5 s of the live one, and
+  // back at the minimum within 5 s of it (cooldown 2 s + window 2 s + the last requests' drain,
+  // which the live machine's load stretches; sampled every 100 ms live). When the peak is reached
+  // is not compared: virtual devices compute on the host's 2 cores, so live copies slow each
+  // other down and keep the closed-loop clients' concurrency up, while each simulated copy has
+  // its own compute and the open-loop replay of the same sends sees less concurrency.
   EXPECT_GE(l.peak, 2);
   EXPECT_NEAR(s.peak, l.peak, 1);
-  EXPECT_NEAR(s.peak_at, l.peak_at, 3.0);
+  ASSERT_GE(s.out_at, 0);
+  EXPECT_NEAR(s.out_at, l.out_at, 1.5);
   ASSERT_GE(s.back_at, 0);
   EXPECT_NEAR(s.back_at, l.back_at, 5.0);
 }
