@@ -147,6 +147,32 @@ TEST_F(ControlApiTest, UpdateUsesRevisionsAndRemeasures) {
   EXPECT_EQ(Call("PATCH", "/v1/inference-components/none", R"({"priority": 1})").status, 404);
 }
 
+TEST_F(ControlApiTest, ScalingFieldsAreAcceptedReturnedAndUpdated) {
+  CreateMain();
+  Reply r = Call("POST", "/v1/inference-components", Component(R"(, "scaling": {"target": 2,
+      "stabilization_window_s": 5, "max_held_requests": 8, "hold_timeout_s": 30})"));
+  ASSERT_EQ(r.status, 201) << r.body.dump();
+  EXPECT_EQ(r.body["scaling"]["target"], 2);
+  EXPECT_EQ(r.body["scaling"]["stabilization_window_s"], 5);
+  EXPECT_EQ(r.body["scaling"]["max_held_requests"], 8);
+  EXPECT_EQ(r.body["scaling"]["hold_timeout_s"], 30);
+  Reply up = Call("PATCH", "/v1/inference-components/chat",
+                  R"({"scaling": {"steps": [{"lower": 3, "adjustment": 1}, {"lower": 0, "upper": 1, "adjustment": -1}]}})");
+  ASSERT_EQ(up.status, 200) << up.body.dump();  // now step scaling: steps sorted, no target
+  EXPECT_EQ(up.body["scaling"]["steps"].size(), 2u);
+  EXPECT_EQ(up.body["scaling"]["steps"][0]["adjustment"], -1);
+  EXPECT_FALSE(up.body["scaling"].contains("target"));
+  Reply d = Call("GET", "/v1/inference-components/chat");
+  EXPECT_EQ(d.body["scaling"]["hold_timeout_s"], 30);  // untouched by the patch
+  Reply both = Call("PATCH", "/v1/inference-components/chat",
+                    R"({"scaling": {"target": 3, "steps": [{"lower": 0, "adjustment": 1}]}})");
+  EXPECT_EQ(both.status, 400);
+  EXPECT_EQ(both.body["error"]["param"], "scaling.steps");
+  Reply bad = Call("PATCH", "/v1/inference-components/chat", R"({"scaling": {"hold_timeout_s": 0}})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body["error"]["param"], "scaling.hold_timeout_s");
+}
+
 TEST_F(ControlApiTest, DeletingAnEndpointWithComponentsIsRefused) {
   CreateMain();
   ASSERT_EQ(Call("POST", "/v1/inference-components", Component()).status, 201);

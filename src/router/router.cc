@@ -268,11 +268,15 @@ Router::Router(std::shared_ptr<const CopyDirectory> directory, RouterOptions opt
       started_unix_(std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count()),
-      holds_(options_.metrics) {}
+      holds_(options_.metrics),
+      table_(std::make_shared<UpstreamTable>()) {}
 
 Router::~Router() = default;
 
 awaitable<void> Router::Handle(net::Exchange& ex) {
+  if (!hooked_.exchange(true)) {
+    CloseOnShutdown(asio::query(ex.executor(), asio::execution::context), table_);
+  }
   const auto& req = ex.request();
   std::string_view target = req.target();
   bool post = req.method() == http::verb::post;
@@ -323,9 +327,11 @@ awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
     CountOutcome(model, "rejected");
     bool coming = route->coming > 0;
     int after = coming ? options_.retry_after_loading_s : options_.retry_after_unavailable_s;
-    co_await unavailable(after, coming ? "model '" + model + "' has no ready copy yet; " +
-                                             std::to_string(route->coming) + " loading"
-                                       : "model '" + model + "' has no running copy");
+    // The message is built outside the co_await: GCC 12 destroys temporaries of a ?: inside a
+    // co_await expression twice.
+    std::string why = "model '" + model + "' has no running copy";
+    if (coming) why = "model '" + model + "' has no ready copy yet; " + std::to_string(route->coming) + " loading";
+    co_await unavailable(after, std::move(why));
     co_return nullptr;
   }
   std::unique_ptr<HoldQueue::Ticket> ticket = holds_.TryEnter(model, route->max_held);
@@ -377,8 +383,9 @@ awaitable<void> Router::Route(net::Exchange& ex, const std::string& model, bool 
                "model '" + model + "' not found; " + AvailableModels(*directory_), "model"));
   }
   if (route->ready.empty()) {
-    route = co_await Hold(ex, model, std::move(route));
-    if (route == nullptr) co_return;
+    std::shared_ptr<const ComponentRoute> held = co_await Hold(ex, model, route);
+    if (held == nullptr) co_return;
+    route = std::move(held);
   }
   GaugeGuard in_flight(options_.metrics, metric::kRequestsInFlight, obs.labels());
   std::vector<std::shared_ptr<Upstream>> ups = UpstreamsFor(*route);
@@ -425,12 +432,12 @@ awaitable<void> Router::Route(net::Exchange& ex, const std::string& model, bool 
 std::vector<std::shared_ptr<Upstream>> Router::UpstreamsFor(const ComponentRoute& route) {
   std::vector<std::shared_ptr<Upstream>> out;
   out.reserve(route.ready.size());
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<std::mutex> l(table_->mu);
   for (const CopyEndpoint& copy : route.ready) {
-    auto it = upstreams_.find(copy.id);
-    if (it == upstreams_.end() || it->second->address().ToString() != copy.address.ToString()) {
+    auto it = table_->upstreams.find(copy.id);
+    if (it == table_->upstreams.end() || it->second->address().ToString() != copy.address.ToString()) {
       auto up = std::make_shared<Upstream>(copy.id, copy.address, options_.max_idle_connections_per_copy);
-      it = upstreams_.insert_or_assign(copy.id, std::move(up)).first;
+      it = table_->upstreams.insert_or_assign(copy.id, std::move(up)).first;
     }
     out.push_back(it->second);
   }
@@ -450,26 +457,23 @@ void Router::CloseIdleConnections() {
   }
   std::vector<std::shared_ptr<Upstream>> gone;  // destroyed outside the lock
   {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto it = upstreams_.begin(); it != upstreams_.end();) {
+    std::lock_guard<std::mutex> l(table_->mu);
+    for (auto it = table_->upstreams.begin(); it != table_->upstreams.end();) {
       if (ready.count(it->first)) {
         ++it;
         continue;
       }
       gone.push_back(std::move(it->second));
-      it = upstreams_.erase(it);
+      it = table_->upstreams.erase(it);
     }
   }
-  for (auto& up : gone) {
-    while (up->Take() != nullptr) {
-    }
-  }
+  for (auto& up : gone) up->Close();
 }
 
 std::vector<CopyCounters> Router::Counters() const {
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<std::mutex> l(table_->mu);
   std::vector<CopyCounters> out;
-  for (const auto& [id, up] : upstreams_) {
+  for (const auto& [id, up] : table_->upstreams) {
     out.push_back(CopyCounters{id, up->outstanding.load(), up->requests.load(), up->failures.load()});
   }
   return out;

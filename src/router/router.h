@@ -43,6 +43,7 @@
 namespace cohost::router {
 
 class Upstream;  // upstream.h: per-copy counters and idle connections
+struct UpstreamTable;
 
 struct RouterOptions {
   // Retry-After (seconds) when a component has no ready copy but copies are loading.
@@ -108,8 +109,9 @@ class Router {
 
   HoldQueue holds_;
   std::atomic<uint64_t> draws_{0};
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Upstream>, std::less<>> upstreams_;  // guarded by mu_
+  // The upstreams of the copies, shared with the io_context's shutdown hook (upstream.h).
+  const std::shared_ptr<UpstreamTable> table_;
+  std::atomic<bool> hooked_{false};  // CloseOnShutdown registered (with the first io_context)
 };
 
 }  // namespace cohost::router

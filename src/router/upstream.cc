@@ -49,7 +49,61 @@ std::unique_ptr<Connection> Upstream::Take() {
 
 void Upstream::Give(std::unique_ptr<Connection> connection) {
   std::lock_guard<std::mutex> l(mu_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(connection));
+  if (!closed_ && idle_.size() < max_idle_) idle_.push_back(std::move(connection));
+}
+
+void Upstream::Close() {
+  std::vector<std::unique_ptr<Connection>> idle;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    idle.swap(idle_);
+  }
+}  // the sockets close here, outside the lock
+
+namespace {
+
+// An io_context service whose shutdown (the first step of the io_context's destruction, in
+// reverse order of registration, so before the reactor's) closes the registered tables.
+class PoolCloser : public asio::execution_context::service {
+ public:
+  using key_type = PoolCloser;
+  static inline asio::execution_context::id id;
+
+  explicit PoolCloser(asio::execution_context& context) : asio::execution_context::service(context) {}
+
+  void Add(std::weak_ptr<UpstreamTable> table) {
+    std::lock_guard<std::mutex> l(mu_);
+    tables_.push_back(std::move(table));
+  }
+
+ private:
+  void shutdown() override {
+    std::vector<std::weak_ptr<UpstreamTable>> tables;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      tables.swap(tables_);
+    }
+    for (auto& weak : tables) {
+      std::shared_ptr<UpstreamTable> table = weak.lock();
+      if (table == nullptr) continue;  // the router is gone, and its connections with it
+      std::vector<std::shared_ptr<Upstream>> ups;
+      {
+        std::lock_guard<std::mutex> l(table->mu);
+        for (auto& [id, up] : table->upstreams) ups.push_back(up);
+      }
+      for (auto& up : ups) up->Close();
+    }
+  }
+
+  std::mutex mu_;
+  std::vector<std::weak_ptr<UpstreamTable>> tables_;  // guarded by mu_
+};
+
+}  // namespace
+
+void CloseOnShutdown(asio::execution_context& context, std::weak_ptr<UpstreamTable> table) {
+  asio::use_service<PoolCloser>(context).Add(std::move(table));
 }
 
 }  // namespace cohost::router

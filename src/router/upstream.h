@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,8 +43,13 @@ class Upstream {
 
   // An idle connection, or nullptr when none is pooled.
   std::unique_ptr<Connection> Take();
-  // Pools a connection that finished a response cleanly (closes it when the pool is full).
+  // Pools a connection that finished a response cleanly (closes it when the pool is full, or
+  // after Close()).
   void Give(std::unique_ptr<Connection> connection);
+  // Closes the idle connections and pools none from now on. Connections are sockets of an
+  // io_context and must be destroyed while it is alive: the router calls this when that
+  // io_context shuts down (CloseOnShutdown) or when the copy goes away.
+  void Close();
 
   std::atomic<int64_t> outstanding{0};
   std::atomic<int64_t> requests{0};
@@ -57,7 +63,20 @@ class Upstream {
 
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  bool closed_ = false;                            // guarded by mu_
 };
+
+// Every copy's Upstream, shared by the router and the shutdown hook of the io_context its
+// connections belong to.
+struct UpstreamTable {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<Upstream>, std::less<>> upstreams;  // guarded by mu
+};
+
+// Closes every Upstream of `table` (if it still exists) when `context` shuts down, before its
+// reactor goes: pooled sockets then never outlive their io_context, whatever the order in which
+// the router and the server are destroyed. Call once per io_context and table.
+void CloseOnShutdown(net::asio::execution_context& context, std::weak_ptr<UpstreamTable> table);
 
 // Holds a connection for one request; pools it on destruction only if MarkReusable() was called
 // (a response read to its end on a keep-alive connection). Otherwise the connection closes,

@@ -9,6 +9,7 @@
 #include <queue>
 #include <random>
 
+#include "policy/eviction.h"
 #include "policy/routing.h"
 #include "sim/fleet.h"
 #include "sim/scale_decider.h"
@@ -57,6 +58,8 @@ struct ModelState {
   int64_t arrivals_since_tick = 0;
   std::unique_ptr<ScaleDecider> decider;  // autoscaled models only
   double ttft_slo = 0, itl_slo = 0;
+  ModelResult result;
+  int64_t slo_met = 0;
 };
 
 double Percentile(std::vector<float>* v, double q) {
@@ -84,8 +87,14 @@ class Simulation {
     ms.outstanding += delta;
   }
   Status Setup();
+  // Places and starts a copy (ready at once when `ready_now`: the fleet as it stands at the start).
+  // Copies wanted after the start may evict idle lower-priority copies.
   Status AddCopy(int m, double now, bool ready_now);
-  Status RemoveCopy(int c, double now);
+  Status RemoveCopy(int c, double now, bool keep_node = false);
+  // Makes room for a copy of m by evicting idle lower-priority copies (policy::PlanEviction).
+  // Returns the node it was placed on, or -1 when no plan frees enough.
+  StatusOr<int> PlaceByEviction(int m, double now, policy::Assignment* assignment);
+  void Unlist(int c);  // takes a copy out of its model's alive and ready lists
   void Touch(int c, double now);  // brings a copy's clock to now
   void Reschedule(int c, double now);
   void Route(int64_t req, double now);
@@ -97,6 +106,7 @@ class Simulation {
   Status Reconcile(int m, int desired, double now);
   void Reject(int64_t req, int m, double now) {
     ++result_.rejected;
+    ++models_[m].result.rejected;
     Outstanding(m, -1, now);
     (void)req;
   }
@@ -130,10 +140,6 @@ Status Simulation::Setup() {
     ms.autoscaled = kind_ == StrategyKind::kInferenceComponents ||
                     (kind_ == StrategyKind::kHybrid && !spec.dedicated_in_hybrid);
     ms.pinned = !ms.autoscaled;
-    if (ms.autoscaled) {
-      ms.decider = MakeLiveScaleDecider(spec);
-      result_.scaler = ms.decider->Name();
-    }
     ms.owner = dedicated ? static_cast<int>(m) : -1;
     ms.req.accelerators = dedicated ? std::max(1.0, spec.accelerators) : spec.accelerators;
     ms.req.memory_mib = spec.memory_mib;
@@ -147,6 +153,10 @@ Status Simulation::Setup() {
       initial = std::max(spec.scaling.min_copies, std::min(peak[m], 1));
       initial = std::min(initial, spec.scaling.max_copies);
     }
+    if (ms.autoscaled) {
+      ms.decider = MakeLiveScaleDecider(spec, initial);
+      result_.scaler = ms.decider->Name();
+    }
     for (int i = 0; i < initial; ++i) RETURN_IF_ERROR(AddCopy(static_cast<int>(m), 0, true));
   }
   return Status::Ok();
@@ -156,6 +166,9 @@ Status Simulation::AddCopy(int m, double now, bool ready_now) {
   ModelState& ms = models_[m];
   policy::Assignment a;
   ASSIGN_OR_RETURN(int node, fleet_.Place(ms.req, ms.owner, ms.pinned, now, &a));
+  if (node < 0 && !ready_now && ms.autoscaled && ms.owner < 0) {
+    ASSIGN_OR_RETURN(node, PlaceByEviction(m, now, &a));
+  }
   if (node < 0) {
     ++result_.placement_refusals;
     return Status::Ok();
@@ -175,12 +188,60 @@ Status Simulation::AddCopy(int m, double now, bool ready_now) {
     ms.ready.push_back(id);
   } else {
     ++result_.cold_starts;
+    ++ms.result.cold_starts;
     Push(now + s_.models[m].load_time_s, EventType::kReady, id);
   }
   return Status::Ok();
 }
 
-Status Simulation::RemoveCopy(int c, double now) {
+void Simulation::Unlist(int c) {
+  ModelState& ms = models_[copies_[c].model];
+  auto a = std::find(ms.alive.begin(), ms.alive.end(), c);
+  if (a != ms.alive.end()) ms.alive.erase(a);
+  auto r = std::find(ms.ready.begin(), ms.ready.end(), c);
+  if (r != ms.ready.end()) ms.ready.erase(r);
+}
+
+StatusOr<int> Simulation::PlaceByEviction(int m, double now, policy::Assignment* assignment) {
+  const ModelState& ms = models_[m];
+  for (int node : fleet_.RunningNodes(-1)) {
+    std::vector<policy::EvictionCandidate> candidates;
+    for (size_t c = 0; c < copies_.size(); ++c) {
+      const SimCopy& copy = copies_[c];
+      if (copy.node != node || copy.model == m || copy.state != CopyState::kReady) continue;
+      const ModelState& other = models_[copy.model];
+      if (!other.autoscaled) continue;
+      policy::EvictionCandidate cand;
+      cand.copy_id = std::to_string(c);
+      cand.component = s_.models[copy.model].name;
+      cand.priority = s_.models[copy.model].priority;
+      cand.in_flight = copy.server->outstanding();
+      cand.component_idle = other.outstanding == 0;
+      cand.component_copies = static_cast<int>(other.alive.size());
+      cand.component_min = s_.models[copy.model].scaling.min_copies;
+      cand.assignment = copy.assignment;
+      candidates.push_back(std::move(cand));
+    }
+    if (candidates.empty()) continue;
+    policy::EvictionPlan plan = policy::PlanEviction(fleet_.snapshot(node), ms.req,
+                                                     PlacementStrategy::kBinpack,
+                                                     s_.models[m].priority, candidates);
+    if (plan.evict.empty()) continue;  // it did not fit before, so an empty plan means no room
+    for (const std::string& id : plan.evict) {
+      int c = std::stoi(id);
+      Unlist(c);
+      models_[copies_[c].model].decider->Evicted(now);
+      RETURN_IF_ERROR(RemoveCopy(c, now, /*keep_node=*/true));
+      ++result_.evictions;
+    }
+    RETURN_IF_ERROR(fleet_.PlaceAt(node, plan.assignment, now));
+    *assignment = plan.assignment;
+    return node;
+  }
+  return -1;
+}
+
+Status Simulation::RemoveCopy(int c, double now, bool keep_node) {
   SimCopy& copy = copies_[c];
   ModelState& ms = models_[copy.model];
   copy.state = CopyState::kGone;
@@ -189,7 +250,7 @@ Status Simulation::RemoveCopy(int c, double now) {
   fleet_.AddBusy(-copy.busy);
   copy.busy = 0;
   copy.server.reset();
-  return fleet_.Release(copy.node, copy.assignment, now);
+  return fleet_.Release(copy.node, copy.assignment, now, keep_node);
 }
 
 void Simulation::Touch(int c, double now) {
@@ -233,6 +294,7 @@ Status Simulation::OnArrival(int64_t req, double now) {
   ModelState& ms = models_[r.model];
   ms.last_request = now;
   ++ms.arrivals_since_tick;
+  ++ms.result.requests;
   Outstanding(r.model, +1, now);
   if (!ms.ready.empty()) {
     Route(req, now);
@@ -244,6 +306,7 @@ Status Simulation::OnArrival(int64_t req, double now) {
   }
   ms.held.push_back(req);
   ++result_.held;
+  ++ms.result.held;
   if (ms.autoscaled && ms.alive.empty()) {
     // The router wakes a component at zero copies at once, as the live one does.
     RETURN_IF_ERROR(Reconcile(r.model, ms.decider->Decide(Observe(r.model, now)), now));
@@ -267,6 +330,7 @@ Status Simulation::OnCompletion(int c, double now) {
     ttft_met_ += t_ok;
     itl_met_ += i_ok;
     slo_met_ += t_ok && i_ok;
+    ms.slo_met += t_ok && i_ok;
     itl_.push_back(static_cast<float>(itl));
     e2e_.push_back(static_cast<float>(e2e));
     Outstanding(copy.model, -1, now);
@@ -314,9 +378,7 @@ Status Simulation::Reconcile(int m, int desired, double now) {
         if (pick < 0 || copies_[c].server->outstanding() < copies_[pick].server->outstanding()) pick = c;
       }
     }
-    ms.alive.erase(std::find(ms.alive.begin(), ms.alive.end(), pick));
-    auto it = std::find(ms.ready.begin(), ms.ready.end(), pick);
-    if (it != ms.ready.end()) ms.ready.erase(it);
+    Unlist(pick);
     if (copies_[pick].state == CopyState::kLoading || copies_[pick].server->outstanding() == 0) {
       RETURN_IF_ERROR(RemoveCopy(pick, now));
     } else {
@@ -350,8 +412,9 @@ ScaleInput Simulation::Observe(int m, double now) {
   ScaleInput in;
   in.now_s = now;
   in.current_copies = static_cast<int>(ms.alive.size());
-  for (int c : ms.ready) in.in_flight += copies_[c].server->active();
-  in.waiting = static_cast<double>(ms.outstanding) - in.in_flight;
+  // As the live autoscaler reads its metrics: in flight = sent to a copy, waiting = held.
+  in.waiting = static_cast<double>(ms.held.size());
+  in.in_flight = static_cast<double>(ms.outstanding) - in.waiting;
   in.last_request_s = ms.last_request;
   return in;
 }
@@ -363,6 +426,7 @@ void Simulation::TakeSample(double now) {
   std::vector<int> per_model(models_.size(), 0);
   for (size_t m = 0; m < models_.size(); ++m) {
     per_model[m] = models_[m].placed;
+    models_[m].result.peak_copies = std::max(models_[m].result.peak_copies, models_[m].placed);
     s.copies += models_[m].placed;
     s.ready_copies += static_cast<int>(models_[m].ready.size());
   }
@@ -460,6 +524,11 @@ void Simulation::Finish() {
   r.e2e_p50_s = Percentile(&e2e_, 0.5);
   r.e2e_p90_s = Percentile(&e2e_, 0.9);
   r.e2e_p99_s = Percentile(&e2e_, 0.99);
+  for (ModelState& ms : models_) {
+    ms.result.slo_attainment =
+        ms.result.requests > 0 ? static_cast<double>(ms.slo_met) / static_cast<double>(ms.result.requests) : 1.0;
+    r.models.push_back(ms.result);
+  }
   r.mean_memory_util = fleet_.mean_memory_util();
   r.mean_compute_util = fleet_.mean_compute_util();
 }

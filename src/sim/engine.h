@@ -4,7 +4,8 @@
 // arrivals (read in order from the request list), copy completions, copies becoming ready after
 // their load time, autoscaler ticks and report samples. Decisions come from the live policy code:
 // placement from policy/placement.h (PlaceCopy/ApplyAssignment/ReleaseAssignment on a
-// NodeSnapshot per node), copy choice from policy/routing.h (least outstanding), scaling from a
+// NodeSnapshot per node), eviction from policy/eviction.h (PlanEviction, when an autoscaled copy
+// fits nowhere and no node can be started), copy choice from policy/routing.h (least outstanding), scaling from a
 // ScaleDecider (sim/scale_decider.h).
 //
 // Guarantees checked by the engine itself (an Internal error if broken): every request ends
@@ -33,6 +34,16 @@ struct Sample {
   double compute_util = 0;  // busy device share / devices of running nodes
 };
 
+// One model's share of a strategy's result.
+struct ModelResult {
+  int64_t requests = 0;
+  int64_t rejected = 0;
+  int64_t held = 0;
+  int64_t cold_starts = 0;
+  double slo_attainment = 0;  // as StrategyResult's, over this model's requests
+  int peak_copies = 0;
+};
+
 struct StrategyResult {
   StrategyKind kind = StrategyKind::kDedicated;
   std::string scaler;  // which ScaleDecider ran ("" when none did)
@@ -42,6 +53,7 @@ struct StrategyResult {
   int64_t held = 0;            // requests that waited for a copy to load
   int64_t cold_starts = 0;     // copies loaded after the start
   int64_t placement_refusals = 0;  // copies that fit nowhere when wanted
+  int64_t evictions = 0;           // idle lower-priority copies stopped to make room
   double device_hours = 0;
   double cost = 0;
   double slo_attainment = 0;   // share of requests meeting both TTFT and ITL SLOs (rejected miss)
@@ -56,6 +68,7 @@ struct StrategyResult {
   int peak_nodes = 0;
   std::vector<Sample> samples;
   std::vector<std::vector<int>> model_copies;  // per sample, per model: placed copies
+  std::vector<ModelResult> models;             // per model, in scenario order
   double wall_s = 0;  // real time the run took
 };
 

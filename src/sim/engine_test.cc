@@ -168,3 +168,81 @@ TEST(EngineTest, LowerBoundIsBelowEveryStrategy) {
 
 }  // namespace
 }  // namespace cohost::sim
+
+namespace cohost::sim {
+namespace {
+
+// One device: a low-priority model busy early then idle (not yet scaled to zero) holds it when a
+// high-priority model's first request arrives; the live eviction policy makes room.
+TEST(EngineTest, HighPriorityColdStartEvictsAnIdleLowPriorityCopy) {
+  auto s = ParseScenario(R"(name: evict
+duration_h: 0.25
+fleet:
+  node_types:
+    - { name: n, devices: 1, device_memory_gb: 10, price_per_hour: 1, max_nodes: 1 }
+models:
+  - name: low
+    size_gb: 6
+    reservation: { accelerators: 1, memory_gb: 8 }
+    priority: 10
+    traffic: { rate_per_s: 0 }
+    scaling: { min: 0, max: 1, scale_to_zero_after_s: 3600 }
+  - name: high
+    size_gb: 6
+    reservation: { accelerators: 1, memory_gb: 8 }
+    priority: 90
+    traffic: { rate_per_s: 0 }
+    scaling: { min: 0, max: 1 }
+strategies: [inference_components]
+)");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  std::vector<Request> trace;
+  for (int i = 0; i < 5; ++i) trace.push_back({1.0 + i, 0, 50, 10});
+  trace.push_back({300.0, 1, 50, 10});
+  auto r = RunStrategy(*s, trace, StrategyKind::kInferenceComponents);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->evictions, 1);
+  EXPECT_EQ(r->completed, 6);
+  EXPECT_EQ(r->rejected, 0);
+}
+
+}  // namespace
+}  // namespace cohost::sim
+
+namespace cohost::sim {
+namespace {
+
+// A model scaled to zero whose copy loads for longer than the hold timeout: held requests past
+// the timeout are rejected; beyond max_held_per_model they are rejected at once. Nothing is lost.
+TEST(EngineTest, HeldRequestsAreBoundedAndTimeOut) {
+  auto s = ParseScenario(R"(name: hold
+duration_h: 0.5
+holding: { max_held_per_model: 2, timeout_s: 60 }
+fleet:
+  node_types:
+    - { name: n, devices: 1, device_memory_gb: 10, price_per_hour: 1 }
+models:
+  - name: slow
+    size_gb: 6
+    reservation: { accelerators: 1, memory_gb: 8 }
+    load_time_s: 100
+    traffic: { rate_per_s: 0 }
+    scaling: { min: 0, max: 1, scale_to_zero_after_s: 5 }
+strategies: [inference_components]
+)");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  std::vector<Request> trace;
+  // The copy it starts with goes to zero after 5 idle seconds; then 2 are held, 3 refused.
+  for (int i = 0; i < 5; ++i) trace.push_back({30.0 + 0.1 * i, 0, 50, 10});
+  auto r = RunStrategy(*s, trace, StrategyKind::kInferenceComponents);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->held, 2);
+  EXPECT_EQ(r->rejected, 5);  // 3 over the bound + 2 past the 60 s timeout (copy ready at 130 s)
+  EXPECT_EQ(r->completed, 0);
+  EXPECT_EQ(r->cold_starts, 1);
+  EXPECT_EQ(r->slo_attainment, 0);
+  EXPECT_EQ(r->model_copies.front()[0], 1);  // the copy it started with
+}
+
+}  // namespace
+}  // namespace cohost::sim

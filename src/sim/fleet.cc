@@ -114,13 +114,34 @@ StatusOr<int> Fleet::Place(const Requirements& req, int owner, bool pin, double 
   return index;
 }
 
-Status Fleet::Release(int node, const policy::Assignment& assignment, double now) {
+std::vector<int> Fleet::RunningNodes(int owner) const {
+  std::vector<int> out;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].running && nodes_[i].owner == owner) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+Status Fleet::PlaceAt(int node, const policy::Assignment& assignment, double now) {
+  Advance(now);
+  Node& n = nodes_[node];
+  if (!n.running) return Internal("eviction placed a copy on a stopped node");
+  int64_t before = Reserved(n.snapshot);
+  Status applied = policy::ApplyAssignment(assignment, &n.snapshot);
+  if (!applied.ok()) return Internal("eviction plan over-commits: " + applied.ToString());
+  reserved_mib_ += static_cast<double>(Reserved(n.snapshot) - before);
+  ++n.copies;
+  return Status::Ok();
+}
+
+Status Fleet::Release(int node, const policy::Assignment& assignment, double now,
+                      bool keep_running) {
   Advance(now);
   Node& n = nodes_[node];
   int64_t before = Reserved(n.snapshot);
   RETURN_IF_ERROR(policy::ReleaseAssignment(assignment, &n.snapshot));
   reserved_mib_ -= static_cast<double>(before - Reserved(n.snapshot));
-  if (--n.copies == 0 && !n.pinned &&
+  if (--n.copies == 0 && !n.pinned && !keep_running &&
       running_per_type_[n.type] > scenario_.node_types[n.type].min_nodes) {
     Stop(&n);
   }

@@ -30,8 +30,15 @@ class Fleet {
   // error). Internal when the placement code's assignment cannot be applied.
   StatusOr<int> Place(const Requirements& req, int owner, bool pin, double now,
                       policy::Assignment* assignment);
-  // Returns a copy's reservation; stops the node when it is empty and not pinned.
-  Status Release(int node, const policy::Assignment& assignment, double now);
+  // Running nodes of `owner`, in start order (candidates for eviction).
+  std::vector<int> RunningNodes(int owner) const;
+  const policy::NodeSnapshot& snapshot(int node) const { return nodes_[node].snapshot; }
+  // Reserves an assignment planned elsewhere (eviction) on `node`; Internal if it over-commits.
+  Status PlaceAt(int node, const policy::Assignment& assignment, double now);
+  // Returns a copy's reservation; stops the node when it is empty and not pinned, unless
+  // `keep_running` (eviction makes room for a copy that goes there next).
+  Status Release(int node, const policy::Assignment& assignment, double now,
+                 bool keep_running = false);
 
   // Integrates billing and utilisation up to `now` (call before any change).
   void Advance(double now);

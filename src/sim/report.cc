@@ -60,15 +60,32 @@ std::string RenderText(const SimulationReport& r) {
   const StrategyResult* base = Find(r, StrategyKind::kDedicated);
   o << "\nlower bound (total work / device capacity): " << Fmt("%.2f", r.lower_bound.device_hours)
     << " device-hours, cost " << Money(r.lower_bound.cost) << "\n\n";
-  snprintf(line, sizeof(line), "%-22s %16s %16s %14s\n", "strategy",
-           "dedicated/this", "this/lower bound", "peak nodes");
+  snprintf(line, sizeof(line), "%-22s %16s %16s %11s %10s %9s\n", "strategy",
+           "dedicated/this", "this/lower bound", "peak nodes", "refusals", "evictions");
   o << line;
   for (const auto& s : r.results) {
     std::string ratio = base && s.cost > 0 ? Fmt("%.2fx", base->cost / s.cost) : "-";
     std::string gap = r.lower_bound.cost > 0 ? Fmt("%.2fx", s.cost / r.lower_bound.cost) : "-";
-    snprintf(line, sizeof(line), "%-22s %16s %16s %14d\n", StrategyName(s.kind), ratio.c_str(),
-             gap.c_str(), s.peak_nodes);
+    snprintf(line, sizeof(line), "%-22s %16s %16s %11d %10lld %9lld\n", StrategyName(s.kind),
+             ratio.c_str(), gap.c_str(), s.peak_nodes, static_cast<long long>(s.placement_refusals),
+             static_cast<long long>(s.evictions));
     o << line;
+  }
+  o << "\nlowest SLO attainment by model:\n";
+  for (const auto& s : r.results) {
+    std::vector<size_t> order(s.models.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return s.models[a].slo_attainment < s.models[b].slo_attainment;
+    });
+    o << "  " << StrategyName(s.kind) << ":";
+    for (size_t k = 0; k < std::min<size_t>(3, order.size()); ++k) {
+      const ModelResult& m = s.models[order[k]];
+      std::string name = order[k] < r.model_names.size() ? r.model_names[order[k]] : "?";
+      o << " " << name << " " << Fmt("%.2f%%", 100 * m.slo_attainment) << " (" << m.cold_starts
+        << " cold starts, peak " << m.peak_copies << " copies)" << (k + 1 < std::min<size_t>(3, order.size()) ? "," : "");
+    }
+    o << "\n";
   }
   for (const auto& s : r.results) {
     if (!s.scaler.empty()) {
@@ -102,7 +119,7 @@ nlohmann::json RenderJson(const SimulationReport& r) {
         {"strategy", StrategyName(s.kind)}, {"device_hours", s.device_hours}, {"cost", s.cost},
         {"requests", s.requests}, {"completed", s.completed}, {"rejected", s.rejected},
         {"held", s.held}, {"cold_starts", s.cold_starts},
-        {"placement_refusals", s.placement_refusals},
+        {"placement_refusals", s.placement_refusals}, {"evictions", s.evictions},
         {"slo_attainment", s.slo_attainment}, {"ttft_attainment", s.ttft_attainment},
         {"itl_attainment", s.itl_attainment},
         {"latency_s", {{"ttft_p50", s.ttft_p50_s}, {"ttft_p99", s.ttft_p99_s},
@@ -114,6 +131,15 @@ nlohmann::json RenderJson(const SimulationReport& r) {
         {"cost_ratio_vs_dedicated", base && s.cost > 0 ? base->cost / s.cost : 0.0},
         {"cost_vs_lower_bound", r.lower_bound.cost > 0 ? s.cost / r.lower_bound.cost : 0.0},
         {"scaler", s.scaler}, {"wall_s", s.wall_s}, {"samples", samples}};
+    nlohmann::json models = nlohmann::json::array();
+    for (size_t i = 0; i < s.models.size(); ++i) {
+      const ModelResult& m = s.models[i];
+      models.push_back({{"model", i < r.model_names.size() ? r.model_names[i] : ""},
+                        {"requests", m.requests}, {"rejected", m.rejected}, {"held", m.held},
+                        {"cold_starts", m.cold_starts}, {"slo_attainment", m.slo_attainment},
+                        {"peak_copies", m.peak_copies}});
+    }
+    j["models"] = models;
     list.push_back(j);
   }
   out["strategies"] = list;

@@ -18,6 +18,7 @@ struct SimulationReport {
   uint64_t seed = 0;
   int64_t requests = 0;
   int models = 0;
+  std::vector<std::string> model_names;
   double duration_s = 0;
   LowerBound lower_bound;
   std::vector<StrategyResult> results;
@@ -25,7 +26,8 @@ struct SimulationReport {
 };
 
 // Per strategy figures, then a ratio table against the dedicated strategy (when it ran) and the
-// gap of each strategy's cost to the lower bound.
+// gap of each strategy's cost to the lower bound, then the models with the lowest SLO attainment
+// per strategy (JSON: every model).
 std::string RenderText(const SimulationReport& report);
 nlohmann::json RenderJson(const SimulationReport& report);
 // Writes copies.svg (copies over time), utilisation.svg (memory and compute over time) and

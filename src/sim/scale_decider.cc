@@ -17,7 +17,7 @@ int Seconds(double s) { return static_cast<int>(std::lround(s)); }
 
 class LiveDecider : public ScaleDecider {
  public:
-  explicit LiveDecider(const ModelSpec& m) {
+  LiveDecider(const ModelSpec& m, int initial_copies) {
     const ScalingSettings& s = m.scaling;
     policy_.metric = ScalingMetric::kConcurrentRequestsPerCopy;
     policy_.target = s.target;
@@ -27,12 +27,10 @@ class LiveDecider : public ScaleDecider {
     policy_.scale_to_zero_after_s = Seconds(s.scale_to_zero_after_s);
     bounds_.min = s.min_copies;
     bounds_.max = s.max_copies;
-    bounds_.initial = s.min_copies;
+    bounds_.initial = initial_copies;
   }
 
   int Decide(const ScaleInput& in) override {
-    // The engine owns the copies: the state starts from what it runs now.
-    state_.desired = in.current_copies;
     policy::ScaleObservation obs;
     obs.in_flight = in.in_flight;
     obs.waiting = in.waiting;
@@ -41,6 +39,10 @@ class LiveDecider : public ScaleDecider {
     policy::ScaleDecision d = policy::DecideScale(policy_, bounds_, state_, obs, At(in.now_s));
     state_ = std::move(d.next);
     return d.desired;
+  }
+
+  void Evicted(double now_s) override {
+    if (state_.desired > 0) state_ = policy::SetDesiredCopies(state_, state_.desired - 1, At(now_s));
   }
 
   std::string Name() const override { return "policy::DecideScale (live)"; }
@@ -53,8 +55,8 @@ class LiveDecider : public ScaleDecider {
 
 }  // namespace
 
-std::unique_ptr<ScaleDecider> MakeLiveScaleDecider(const ModelSpec& model) {
-  return std::make_unique<LiveDecider>(model);
+std::unique_ptr<ScaleDecider> MakeLiveScaleDecider(const ModelSpec& model, int initial_copies) {
+  return std::make_unique<LiveDecider>(model, initial_copies);
 }
 
 }  // namespace cohost::sim

@@ -2,6 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -141,6 +144,54 @@ Status ParseProfile(const Field& f, ServiceProfile* p) {
   return Status::Ok();
 }
 
+// A service profile from `cohost profile --output json`: its measured sweep (measured.steps[],
+// each with concurrency, decode_tokens_per_s and ttft_ms.p50) and workload.prompt_tokens. The
+// lowest-concurrency step (normally 1) gives decode_tps and prompt_tps (prompt tokens over its
+// TTFT p50); the others the batching curve as decode throughput relative to it.
+Status ParseProfileJson(const Field& f, const std::string& base_dir, ServiceProfile* p) {
+  std::string path;
+  RETURN_IF_ERROR(Get(f, "profile_json", &path));
+  std::string field = Join(f.path, "profile_json");
+  const YAML::Node& at = f.node["profile_json"];
+  std::filesystem::path file(path);
+  if (file.is_relative()) file = std::filesystem::path(base_dir) / file;
+  std::ifstream in(file);
+  if (!in) return Error(at, field, "cannot read " + file.string());
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) return Error(at, field, file.string() + " is not JSON");
+  try {
+    double prompt_tokens = j.at("workload").at("prompt_tokens").get<double>();
+    const auto& steps = j.at("measured").at("steps");
+    std::vector<std::pair<int, double>> tput;  // (concurrency, aggregate decode tokens/s)
+    double ttft_ms = 0;
+    for (const auto& step : steps) {
+      int c = step.at("concurrency").get<int>();
+      double tps = step.at("decode_tokens_per_s").get<double>();
+      if (c < 1 || !(tps > 0)) continue;
+      if (tput.empty() || c < tput.front().first) ttft_ms = step.at("ttft_ms").at("p50").get<double>();
+      tput.emplace_back(c, tps);
+    }
+    std::sort(tput.begin(), tput.end());
+    if (tput.empty() || !(ttft_ms > 0) || !(prompt_tokens > 0)) {
+      return Error(at, field, file.string() + ": measured.steps has no step with throughput and TTFT");
+    }
+    double base = tput.front().second / tput.front().first;  // one stream's decode tokens/s
+    p->decode_tps = base;
+    p->prompt_tps = prompt_tokens / (ttft_ms / 1000);
+    p->batching.clear();
+    double last = 1;
+    for (const auto& [c, tps] : tput) {
+      if (c <= 1) continue;
+      last = std::max(last, tps / base);  // a noisy dip does not make the curve fall
+      p->batching.emplace_back(c, last);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Error(at, field, file.string() + ": missing or wrong field (" + e.what() +
+                                "); expected cohost profile --output json");
+  }
+  return Status::Ok();
+}
+
 Status ParseTraffic(const Field& f, ModelTraffic* t) {
   RETURN_IF_ERROR(CheckKeys(f, {"rate_per_s", "pattern", "on_s", "off_s", "burst_factor",
                                 "peak_hour", "amplitude", "prompt_tokens", "output_tokens"}));
@@ -189,10 +240,11 @@ bool Fits(const ModelSpec& m, const NodeType& t) {
   return m.memory_mib <= t.device_memory_mib && devices <= t.devices && m.cpu_cores <= t.cpu_cores;
 }
 
-Status ParseModel(const Field& f, const std::vector<NodeType>& types, ModelSpec* m) {
+Status ParseModel(const Field& f, const std::vector<NodeType>& types, const std::string& base_dir,
+                  ModelSpec* m) {
   RETURN_IF_ERROR(CheckKeys(f, {"name", "size_gb", "reservation", "parallel", "load_time_s",
-                                "profile", "traffic", "scaling", "dedicated_in_hybrid",
-                                "ttft_slo_s", "itl_slo_s"}));
+                                "profile", "profile_json", "traffic", "scaling", "dedicated_in_hybrid",
+                                "ttft_slo_s", "itl_slo_s", "priority"}));
   m->line = f.node.Mark().line + 1;
   RETURN_IF_ERROR(Get(f, "name", &m->name));
   if (m->name.empty()) return Error(f.node, Join(f.path, "name"), "is required");
@@ -229,10 +281,16 @@ Status ParseModel(const Field& f, const std::vector<NodeType>& types, ModelSpec*
   }
   RETURN_IF_ERROR(GetInt(f, "parallel", &m->parallel, 1));
   RETURN_IF_ERROR(GetNonNegative(f, "load_time_s", &m->load_time_s));
+  if (f.node["profile"] && f.node["profile_json"]) {
+    return Error(f.node["profile_json"], Join(f.path, "profile_json"), "give profile or profile_json, not both");
+  }
   if (f.node["profile"]) RETURN_IF_ERROR(ParseProfile({f.node["profile"], Join(f.path, "profile")}, &m->profile));
+  if (f.node["profile_json"]) RETURN_IF_ERROR(ParseProfileJson(f, base_dir, &m->profile));
   if (f.node["traffic"]) RETURN_IF_ERROR(ParseTraffic({f.node["traffic"], Join(f.path, "traffic")}, &m->traffic));
   if (f.node["scaling"]) RETURN_IF_ERROR(ParseScaling({f.node["scaling"], Join(f.path, "scaling")}, &m->scaling));
   RETURN_IF_ERROR(Get(f, "dedicated_in_hybrid", &m->dedicated_in_hybrid));
+  RETURN_IF_ERROR(GetInt(f, "priority", &m->priority, 0));
+  if (m->priority > 100) return Error(f.node["priority"], Join(f.path, "priority"), "must be in 0..100");
   RETURN_IF_ERROR(GetNonNegative(f, "ttft_slo_s", &m->ttft_slo_s));
   RETURN_IF_ERROR(GetNonNegative(f, "itl_slo_s", &m->itl_slo_s));
   return Status::Ok();
@@ -289,7 +347,7 @@ Status ParseRoot(const YAML::Node& root, const std::string& base_dir, Scenario* 
   for (size_t i = 0; i < models.size(); ++i) {
     ModelSpec m;
     std::string at = "models[" + std::to_string(i) + "]";
-    RETURN_IF_ERROR(ParseModel({models[i], at}, s->node_types, &m));
+    RETURN_IF_ERROR(ParseModel({models[i], at}, s->node_types, base_dir, &m));
     if (s->FindModel(m.name) >= 0) return Error(models[i], at + ".name", "duplicate model name");
     s->models.push_back(m);
   }

@@ -83,6 +83,7 @@ struct ModelSpec {
   ModelTraffic traffic;
   ScalingSettings scaling;
   bool dedicated_in_hybrid = false;  // the hybrid strategy gives this model its own nodes
+  int priority = 50;              // 0..100: may evict idle copies of lower-priority models
   double ttft_slo_s = 0;          // 0: the scenario default
   double itl_slo_s = 0;
 };

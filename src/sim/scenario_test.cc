@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "sim/traffic.h"
@@ -148,6 +149,47 @@ TEST(TrafficTest, ZipfSharesFollowRank) {
   auto rates = ModelRates(*s);
   EXPECT_NEAR(rates[0], 2.0, 1e-9);
   EXPECT_NEAR(rates[1], 1.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace cohost::sim
+
+namespace cohost::sim {
+namespace {
+
+TEST(ScenarioTest, ProfileJsonFromCohostProfileGivesSpeedsAndBatching) {
+  std::string dir = ::testing::TempDir();
+  {
+    std::ofstream out(dir + "/p.json");
+    out << R"({"workload": {"prompt_tokens": 100},
+               "measured": {"steps": [
+                 {"concurrency": 1, "decode_tokens_per_s": 50, "ttft_ms": {"p50": 40}},
+                 {"concurrency": 4, "decode_tokens_per_s": 150, "ttft_ms": {"p50": 60}},
+                 {"concurrency": 8, "decode_tokens_per_s": 140, "ttft_ms": {"p50": 90}}]}})";
+  }
+  std::string yaml = R"(fleet:
+  node_types:
+    - { name: n, devices: 1, device_memory_gb: 40 }
+models:
+  - name: a
+    size_gb: 1
+    reservation: { accelerators: 0.5, memory_gb: 2 }
+    profile_json: p.json
+    traffic: { rate_per_s: 1 }
+)";
+  auto s = ParseScenario(yaml, dir);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const ServiceProfile& p = s->models[0].profile;
+  EXPECT_DOUBLE_EQ(p.decode_tps, 50);
+  EXPECT_DOUBLE_EQ(p.prompt_tps, 100 / 0.04);
+  ASSERT_EQ(p.batching.size(), 2u);
+  EXPECT_DOUBLE_EQ(p.batching[0].second, 3.0);
+  EXPECT_DOUBLE_EQ(p.batching[1].second, 3.0);  // the dip at 8 does not make the curve fall
+
+  auto missing = ParseScenario(Replace(yaml, "p.json", "nope.json"), dir);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().field(), "models[0].profile_json");
+  EXPECT_NE(missing.status().message().find("line 8:"), std::string::npos) << missing.status().message();
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ StatusOr<SimulationReport> Simulate(const Scenario& scenario, const SimulateOpti
   report.seed = scenario.seed;
   report.requests = static_cast<int64_t>(requests.size());
   report.models = static_cast<int>(scenario.models.size());
+  for (const ModelSpec& m : scenario.models) report.model_names.push_back(m.name);
   report.duration_s = scenario.duration_s;
   report.lower_bound = ComputeLowerBound(scenario, requests);
   const auto& kinds = options.strategies.empty() ? scenario.strategies : options.strategies;

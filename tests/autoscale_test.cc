@@ -1,0 +1,174 @@
+// Autoscaling end to end: `cohost serve` with real runners on virtual devices. A burst of
+// concurrent clients grows a component's copies to its target; when it stops they shrink to min
+// and, with min 0, to zero; the first request after that is held and served; with the devices
+// full, a high-priority cold request evicts an idle low-priority copy. No request fails.
+// Short cooldowns and windows keep each test to tens of seconds; every wait polls with a deadline.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "support/serve.h"
+
+namespace cohost::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Clients that keep sending completions until stopped; any answer but a whole 200 is a failure.
+class Burst {
+ public:
+  Burst(const Serve& serve, std::string model, int clients) : model_(std::move(model)) {
+    for (int i = 0; i < clients; ++i) threads_.emplace_back([this, c = serve.Client()]() mutable { Run(c); });
+  }
+  ~Burst() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    for (std::thread& t : threads_)
+      if (t.joinable()) t.join();
+  }
+  int ok() const { return ok_; }
+  int failed() const { return failed_; }
+  std::string failures() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return failures_;
+  }
+
+ private:
+  void Run(net::HttpClient& client) {
+    const json body = {{"model", model_}, {"prompt", "hello"}, {"max_tokens", 24}, {"ignore_eos", true}};
+    while (!stop_) {
+      auto r = client.Send("POST", "/v1/completions", body.dump());
+      std::string why;
+      if (!r.ok()) why = r.status().ToString();
+      else if (r->status != 200) why = std::to_string(r->status) + " " + r->body;
+      else if (json::parse(r->body, nullptr, false)["usage"]["completion_tokens"] != 24) why = "incomplete: " + r->body;
+      if (why.empty()) {
+        ++ok_;
+        continue;
+      }
+      ++failed_;
+      std::lock_guard<std::mutex> l(mu_);
+      failures_ += why + "\n";
+    }
+  }
+  const std::string model_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> ok_{0}, failed_{0};
+  mutable std::mutex mu_;
+  std::string failures_;
+  std::vector<std::thread> threads_;
+};
+
+class AutoscaleTest : public ::testing::Test {
+ protected:
+  void Start(int devices, int memory_mib) {
+    serve_ = std::make_unique<Serve>(dir_.path(), WriteInventory(dir_, devices, memory_mib));
+    ASSERT_GT(serve_->port(), 0) << serve_->Log();
+    ASSERT_EQ(serve_->Call("POST", "/v1/endpoints", {{"name", "main"}}).status, 201);
+  }
+  void Create(const json& spec) {
+    JsonResponse r = serve_->Call("POST", "/v1/inference-components", spec);
+    ASSERT_EQ(r.status, 201) << r.raw;
+  }
+  json Status(const std::string& name) { return serve_->Call("GET", "/v1/inference-components/" + name).body["status"]; }
+  // Exactly n copies, all ready (none loading or draining), within the deadline.
+  bool Settled(const std::string& name, int n, std::chrono::seconds deadline = std::chrono::seconds(120)) {
+    return WaitUntil([&] { return serve_->ReadyCopies(name) == n && serve_->Copies(name).size() == size_t(n); },
+                     deadline);
+  }
+  JsonResponse Complete(const std::string& model) {
+    auto client = serve_->Client(std::chrono::seconds(120));
+    return PostJson(client, "/v1/completions",
+                    {{"model", model}, {"prompt", "hi"}, {"max_tokens", 4}, {"ignore_eos", true}});
+  }
+  std::string Metrics() {
+    auto r = serve_->Client().Send("GET", "/metrics", "");
+    return r.ok() ? r->body : "";
+  }
+  std::string Events() { return serve_->Call("GET", "/v1/events").raw; }
+
+  TempDir dir_;
+  std::unique_ptr<Serve> serve_;
+};
+
+TEST_F(AutoscaleTest, BurstScalesOutThenInToMinThenToZeroAndAColdRequestIsServed) {
+  Start(2, 4096);
+  json spec = ComponentSpec("alpha", SmallModel(), 0.25, 1);
+  spec["copies"] = {{"initial", 1}, {"min", 1}, {"max", 3}};
+  spec["scaling"] = {{"target", 1}, {"scale_out_cooldown_s", 0}, {"scale_in_cooldown_s", 2},
+                     {"stabilization_window_s", 2}, {"scale_to_zero_after_s", 3}, {"hold_timeout_s", 120}};
+  Create(spec);
+  ASSERT_TRUE(Settled("alpha", 1)) << serve_->Log();
+
+  // Four clients at a target of one concurrent request per copy: out to max (3).
+  Burst burst(*serve_, "alpha", 4);
+  ASSERT_TRUE(Settled("alpha", 3)) << Status("alpha").dump() << "\n" << Events();
+  EXPECT_EQ(Status("alpha")["desired_copies"], 3);
+  const int before = burst.ok();
+  ASSERT_TRUE(WaitUntil([&] { return burst.ok() >= before + 6 || burst.failed() > 0; }, std::chrono::seconds(120)));
+  burst.Stop();
+  EXPECT_EQ(burst.failed(), 0) << burst.failures();
+  EXPECT_THAT(Events(), HasSubstr("ScaledOut"));
+
+  // Idle: in to min (1) after the window and cooldown; never to zero while min is 1.
+  ASSERT_TRUE(Settled("alpha", 1)) << Status("alpha").dump() << "\n" << Events();
+  EXPECT_THAT(Events(), HasSubstr("ScaledIn"));
+
+  // With min 0, idle for scale_to_zero_after_s: zero copies.
+  JsonResponse patch = serve_->Call("PATCH", "/v1/inference-components/alpha", {{"copies", {{"min", 0}}}});
+  ASSERT_EQ(patch.status, 200) << patch.raw;
+  ASSERT_TRUE(Settled("alpha", 0)) << Status("alpha").dump() << "\n" << Events();
+  EXPECT_EQ(Status("alpha")["desired_copies"], 0);
+
+  // The first request after that is held while a copy loads, then served.
+  JsonResponse cold = Complete("alpha");
+  ASSERT_EQ(cold.status, 200) << cold.raw;
+  EXPECT_EQ(cold.body["usage"]["completion_tokens"], 4);
+  std::string metrics = Metrics();
+  EXPECT_THAT(metrics, HasSubstr("cohost_requests_held_total{component=\"alpha\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("cohost_requests_total{component=\"alpha\",outcome=\"ok\"}"));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("outcome=\"hold_timeout\"")));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("outcome=\"error\"")));
+  EXPECT_THAT(metrics, HasSubstr("# TYPE cohost_time_to_first_token_seconds histogram"));
+  EXPECT_THAT(metrics, HasSubstr("cohost_device_memory_reserved_bytes{device=\"vgpu0\",virtual=\"true\"}"));
+  EXPECT_EQ(serve_->ReadyCopies("alpha"), 1);
+}
+
+TEST_F(AutoscaleTest, HighPriorityColdRequestEvictsAnIdleLowPriorityCopy) {
+  Start(1, 4096);
+  json low = ComponentSpec("low", SmallModel(), 1, 1);
+  low["priority"] = 10;
+  low["scaling"] = {{"hold_timeout_s", 2}};
+  Create(low);
+  ASSERT_TRUE(Settled("low", 1)) << serve_->Log();
+  json high = ComponentSpec("high", SmallModel(), 1, 0);
+  high["priority"] = 90;
+  high["scaling"] = {{"hold_timeout_s", 120}};
+  Create(high);
+  // The one device is taken by low: high cannot start without an eviction, and nothing asks yet.
+  EXPECT_EQ(serve_->ReadyCopies("high"), 0);
+
+  JsonResponse r = Complete("high");
+  ASSERT_EQ(r.status, 200) << r.raw << "\n" << Events();
+  EXPECT_EQ(serve_->ReadyCopies("high"), 1);
+  EXPECT_THAT(Events(), HasSubstr("CopyEvicted"));
+  // The evicted component stays down (its desired count dropped), rather than fighting back.
+  ASSERT_TRUE(Settled("low", 0)) << Status("low").dump();
+  EXPECT_EQ(Status("low")["desired_copies"], 0);
+  EXPECT_THAT(Metrics(), HasSubstr("cohost_evictions_total{component=\"low\"} 1\n"));
+
+  // A lower-priority request cannot evict the higher-priority copy: it is held until its
+  // timeout (2 s), then refused with Retry-After.
+  auto held_from = std::chrono::steady_clock::now();
+  JsonResponse refused = Complete("low");
+  EXPECT_LT(std::chrono::steady_clock::now() - held_from, std::chrono::seconds(30));
+  EXPECT_EQ(refused.status, 503) << refused.raw;
+  EXPECT_FALSE(refused.retry_after.empty());
+  EXPECT_EQ(serve_->ReadyCopies("high"), 1);
+}
+
+}  // namespace
+}  // namespace cohost::testing
