@@ -135,6 +135,10 @@ TEST_F(AutoscaleTest, BurstScalesOutThenInToMinThenToZeroAndAColdRequestIsServed
   EXPECT_THAT(metrics, HasSubstr("# TYPE cohost_time_to_first_token_seconds histogram"));
   EXPECT_THAT(metrics, HasSubstr("cohost_device_memory_reserved_bytes{device=\"vgpu0\",virtual=\"true\"}"));
   EXPECT_EQ(serve_->ReadyCopies("alpha"), 1);
+  // The runner's own numbers, scraped from its /stats about once a second.
+  EXPECT_TRUE(WaitUntil([&] { return Metrics().find("cohost_copy_slots{component=\"alpha\"") != std::string::npos; }))
+      << Metrics();
+  EXPECT_THAT(Metrics(), HasSubstr("cohost_copy_kv_cells_used{component=\"alpha\""));
 }
 
 TEST_F(AutoscaleTest, HighPriorityColdRequestEvictsAnIdleLowPriorityCopy) {

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "core/metric_names.h"
+#include "net/http_client.h"
 #include "policy/eviction.h"
 
 namespace cohost::control {
@@ -155,7 +156,30 @@ void NodeController::Tick(agent::SupervisorTime now) {
     }
   }
   std::erase_if(copies_, [](const auto& kv) { return kv.second.supervisor->state() == agent::CopyState::kStopped; });
+  if (options_.metrics != nullptr && now >= next_scrape_) ScrapeCopyStats(now);
   Publish(*specs, desired);
+}
+
+void NodeController::ScrapeCopyStats(agent::SupervisorTime now) {
+  next_scrape_ = now + std::chrono::seconds(1);
+  MetricsRegistry& m = *options_.metrics;
+  for (const char* name : {metric::kCopyBusySlots, metric::kCopySlots, metric::kCopyQueued, metric::kCopyKvCellsUsed})
+    m.Remove(name, {});
+  for (auto& [id, c] : copies_) {
+    if (c.supervisor->state() != agent::CopyState::kReady) continue;
+    // A short timeout: a stuck runner must not stall the control loop (its health check and
+    // the supervisor deal with it).
+    net::HttpClient client(c.supervisor->address(), std::chrono::milliseconds(200));
+    auto r = client.Send("GET", "/stats");
+    if (!r.ok() || r->status != 200) continue;
+    json j = json::parse(r->body, nullptr, false);
+    if (!j.is_object()) continue;
+    Labels l = {{"component", c.component}, {"copy", id}};
+    m.Get(metric::kCopyBusySlots, l).Set(j.value("slots_busy", 0.0));
+    m.Get(metric::kCopySlots, l).Set(j.value("slots_total", 0.0));
+    m.Get(metric::kCopyQueued, l).Set(j.value("queue_length", 0.0));
+    m.Get(metric::kCopyKvCellsUsed, l).Set(j.value("kv_cells_used", 0.0));
+  }
 }
 
 void NodeController::Evict(const std::vector<InferenceComponent>& specs, const policy::ReconcilePlan& plan,

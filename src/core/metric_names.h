@@ -28,6 +28,11 @@ inline constexpr char kEvictionsTotal[] = "cohost_evictions_total";
 
 // Per copy (labels component, copy).
 inline constexpr char kCopyInFlight[] = "cohost_copy_requests_in_flight";
+// From each ready copy's runner (GET /stats), scraped about once a second.
+inline constexpr char kCopyBusySlots[] = "cohost_copy_busy_slots";
+inline constexpr char kCopySlots[] = "cohost_copy_slots";
+inline constexpr char kCopyQueued[] = "cohost_copy_queued_requests";
+inline constexpr char kCopyKvCellsUsed[] = "cohost_copy_kv_cells_used";
 
 // Per device (labels device, virtual).
 inline constexpr char kDeviceMemoryBytes[] = "cohost_device_memory_bytes";
