@@ -11,11 +11,11 @@ policy::ScaleObservation Autoscaler::Observe(const std::string& component, Track
   const Labels labels = {{"component", component}};
   policy::ScaleObservation o;
   o.in_flight = metrics_.Value(metric::kRequestsInFlight, labels);
-  const double held = metrics_.Value(metric::kRequestsHeld, labels);
-  // Waiting: held for a cold start, or queued in a runner for a slot (its /stats, scraped).
-  o.waiting = held + metrics_.Sum(metric::kCopyQueued, labels);
+  o.waiting = metrics_.Value(metric::kRequestsHeld, labels);
+  // Of those in flight, the ones a runner queues for a slot (its /stats, scraped).
+  o.queued_in_copies = metrics_.Sum(metric::kCopyQueued, labels);
   // Answered requests plus those in flight or held: every request that arrived.
-  double total = metrics_.Sum(metric::kRequestsTotal, labels) + o.in_flight + held;
+  double total = metrics_.Sum(metric::kRequestsTotal, labels) + o.in_flight + o.waiting;
   t.totals.emplace_back(now, total);
   while (t.totals.size() > 1 && now - t.totals.front().first > std::chrono::seconds(60)) t.totals.pop_front();
   o.invocations_per_minute = std::max(0.0, total - t.totals.front().second);
