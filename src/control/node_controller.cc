@@ -77,7 +77,8 @@ void NodeController::StartCopy(const InferenceComponent& spec, const policy::Sta
   Record(id, "CopyPlaced", "copy of " + spec.name + " placed on " + (devices.empty() ? "cpu" : devices));
   Status st = (*sup)->Start(now);
   if (!st.ok()) Record(id, "CopyFailed", st.message());
-  copies_[id] = CopyRecord{spec.name, start.spec_revision, start.assignment, std::move(*sup), now, false};
+  copies_[id] = CopyRecord{spec.name, start.spec_revision, start.assignment, std::move(*sup), now, false,
+                           launch.model_path};
 }
 
 void NodeController::Tick(agent::SupervisorTime now) {
@@ -152,6 +153,9 @@ void NodeController::Tick(agent::SupervisorTime now) {
       if (options_.metrics != nullptr) {
         options_.metrics->Get(metric::kCopyLoadSeconds, {{"component", c.component}})
             .Observe(std::chrono::duration<double>(now - c.placed_at).count());
+        std::error_code ec;
+        auto bytes = std::filesystem::file_size(c.model_path, ec);
+        if (!ec) options_.metrics->Get(metric::kCopyLoadBytesTotal, {{"component", c.component}}).Add(static_cast<double>(bytes));
       }
     }
   }

@@ -67,6 +67,7 @@ class NodeController {
     std::unique_ptr<agent::CopySupervisor> supervisor;
     agent::SupervisorTime placed_at{};
     bool was_ready = false;  // its load time was recorded
+    std::string model_path;  // the file it loads (for load bytes)
   };
   struct Known {
     std::string key;          // policy::ReplacementKey of the last spec seen

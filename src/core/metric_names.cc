@@ -33,6 +33,7 @@ void DeclareAll(MetricsRegistry& r) {
   r.Declare(kDeviceAcceleratorsReserved, kG, "Accelerator share reserved by copies (0..1).");
   r.Declare(kDeviceReservations, kG, "Copies holding a reservation on the device.");
   r.Declare(kCopyLoadSeconds, kH, "Seconds from placing a copy to it being ready.", lat);
+  r.Declare(kCopyLoadBytesTotal, kC, "Bytes of model files loaded by copies that became ready.");
 }
 
 }  // namespace cohost::metric

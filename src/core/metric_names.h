@@ -42,6 +42,8 @@ inline constexpr char kDeviceReservations[] = "cohost_device_reservations";
 
 // Loads, per component: seconds from placing a copy to its runner answering ready.
 inline constexpr char kCopyLoadSeconds[] = "cohost_copy_load_seconds";
+// Loads, per component: bytes of model files of copies that became ready.
+inline constexpr char kCopyLoadBytesTotal[] = "cohost_copy_load_bytes_total";
 
 // Declares every family above in `registry` (idempotent).
 void DeclareAll(MetricsRegistry& registry);
