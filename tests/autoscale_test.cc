@@ -135,6 +135,12 @@ TEST_F(AutoscaleTest, BurstScalesOutThenInToMinThenToZeroAndAColdRequestIsServed
   EXPECT_THAT(metrics, HasSubstr("# TYPE cohost_time_to_first_token_seconds histogram"));
   EXPECT_THAT(metrics, HasSubstr("cohost_device_memory_reserved_bytes{device=\"vgpu0\",virtual=\"true\"}"));
   EXPECT_EQ(serve_->ReadyCopies("alpha"), 1);
+  // The runner's own numbers, scraped from its /stats about once a second.
+  EXPECT_TRUE(WaitUntil([&] { return Metrics().find("cohost_copy_slots{component=\"alpha\"") != std::string::npos; }))
+      << Metrics();
+  EXPECT_THAT(Metrics(), HasSubstr("cohost_copy_kv_cells_used{component=\"alpha\""));
+  EXPECT_THAT(Metrics(), HasSubstr("cohost_copy_load_bytes_total{component=\"alpha\"}"));
+  EXPECT_THAT(Metrics(), HasSubstr("cohost_copy_load_seconds_count{component=\"alpha\"}"));
 }
 
 TEST_F(AutoscaleTest, HighPriorityColdRequestEvictsAnIdleLowPriorityCopy) {
@@ -149,6 +155,11 @@ TEST_F(AutoscaleTest, HighPriorityColdRequestEvictsAnIdleLowPriorityCopy) {
   high["scaling"] = {{"hold_timeout_s", 120}};
   Create(high);
   // The one device is taken by low: high cannot start without an eviction, and nothing asks yet.
+  // (The router knows a component once the control loop has published it.)
+  ASSERT_TRUE(WaitUntil([&] {
+    auto m = serve_->Client().Send("GET", "/v1/models", "");
+    return m.ok() && m->body.find("\"high\"") != std::string::npos;
+  }));
   EXPECT_EQ(serve_->ReadyCopies("high"), 0);
 
   JsonResponse r = Complete("high");

@@ -12,6 +12,8 @@ policy::ScaleObservation Autoscaler::Observe(const std::string& component, Track
   policy::ScaleObservation o;
   o.in_flight = metrics_.Value(metric::kRequestsInFlight, labels);
   o.waiting = metrics_.Value(metric::kRequestsHeld, labels);
+  // Of those in flight, the ones a runner queues for a slot (its /stats, scraped).
+  o.queued_in_copies = metrics_.Sum(metric::kCopyQueued, labels);
   // Answered requests plus those in flight or held: every request that arrived.
   double total = metrics_.Sum(metric::kRequestsTotal, labels) + o.in_flight + o.waiting;
   t.totals.emplace_back(now, total);

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "core/metric_names.h"
+#include "net/http_client.h"
 #include "policy/eviction.h"
 
 namespace cohost::control {
@@ -94,7 +95,8 @@ void NodeController::StartCopy(const InferenceComponent& spec, const policy::Sta
   Record(id, "CopyPlaced", "copy of " + spec.name + " placed on " + (devices.empty() ? "cpu" : devices));
   Status st = (*sup)->Start(now);
   if (!st.ok()) Record(id, "CopyFailed", st.message());
-  copies_[id] = CopyRecord{spec.name, start.spec_revision, start.assignment, std::move(*sup), now, false};
+  copies_[id] = CopyRecord{spec.name, start.spec_revision, start.assignment, std::move(*sup), now, false,
+                           launch.model_path};
 }
 
 void NodeController::Tick(agent::SupervisorTime now) {
@@ -169,11 +171,37 @@ void NodeController::Tick(agent::SupervisorTime now) {
       if (options_.metrics != nullptr) {
         options_.metrics->Get(metric::kCopyLoadSeconds, {{"component", c.component}})
             .Observe(std::chrono::duration<double>(now - c.placed_at).count());
+        std::error_code ec;
+        auto bytes = std::filesystem::file_size(c.model_path, ec);
+        if (!ec) options_.metrics->Get(metric::kCopyLoadBytesTotal, {{"component", c.component}}).Add(static_cast<double>(bytes));
       }
     }
   }
   std::erase_if(copies_, [](const auto& kv) { return kv.second.supervisor->state() == agent::CopyState::kStopped; });
+  if (options_.metrics != nullptr && now >= next_scrape_) ScrapeCopyStats(now);
   Publish(*specs, desired);
+}
+
+void NodeController::ScrapeCopyStats(agent::SupervisorTime now) {
+  next_scrape_ = now + std::chrono::seconds(1);
+  MetricsRegistry& m = *options_.metrics;
+  for (const char* name : {metric::kCopyBusySlots, metric::kCopySlots, metric::kCopyQueued, metric::kCopyKvCellsUsed})
+    m.Remove(name, {});
+  for (auto& [id, c] : copies_) {
+    if (c.supervisor->state() != agent::CopyState::kReady) continue;
+    // A short timeout: a stuck runner must not stall the control loop (its health check and
+    // the supervisor deal with it).
+    net::HttpClient client(c.supervisor->address(), std::chrono::milliseconds(200));
+    auto r = client.Send("GET", "/stats");
+    if (!r.ok() || r->status != 200) continue;
+    json j = json::parse(r->body, nullptr, false);
+    if (!j.is_object()) continue;
+    Labels l = {{"component", c.component}, {"copy", id}};
+    m.Get(metric::kCopyBusySlots, l).Set(j.value("slots_busy", 0.0));
+    m.Get(metric::kCopySlots, l).Set(j.value("slots_total", 0.0));
+    m.Get(metric::kCopyQueued, l).Set(j.value("queue_length", 0.0));
+    m.Get(metric::kCopyKvCellsUsed, l).Set(j.value("kv_cells_used", 0.0));
+  }
 }
 
 void NodeController::Evict(const std::vector<InferenceComponent>& specs, const policy::ReconcilePlan& plan,

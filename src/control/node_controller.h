@@ -67,6 +67,7 @@ class NodeController {
     std::unique_ptr<agent::CopySupervisor> supervisor;
     agent::SupervisorTime placed_at{};
     bool was_ready = false;  // its load time was recorded
+    std::string model_path;  // the file it loads (for load bytes)
   };
   struct Known {
     std::string key;          // policy::ReplacementKey of the last spec seen
@@ -82,6 +83,8 @@ class NodeController {
   // priority components (policy::PlanEviction), draining them.
   void Evict(const std::vector<InferenceComponent>& specs, const policy::ReconcilePlan& plan,
              policy::NodeSnapshot node, agent::SupervisorTime now);
+  // About once a second: each ready copy's runner /stats into the per-copy gauges.
+  void ScrapeCopyStats(agent::SupervisorTime now);
   void PublishMetrics(const std::map<std::string, std::pair<int64_t, int64_t>>& reserved,
                       const std::map<std::string, int>& reservations);
   void Record(const std::string& subject, const std::string& reason, const std::string& message);
@@ -99,6 +102,7 @@ class NodeController {
   std::map<std::string, std::vector<std::string>> evicting_for_;  // component -> copies draining for it
   std::map<std::string, int64_t> in_flight_;  // copy id -> requests in flight, at this tick
   std::vector<std::string> last_ready_;       // ready copy ids at the last Publish
+  agent::SupervisorTime next_scrape_{};       // when ScrapeCopyStats runs next
   int next_copy_ = 1;
 
   // Snapshot for other threads, guarded by mu_.

@@ -24,11 +24,16 @@ void DeclareAll(MetricsRegistry& r) {
   r.Declare(kScalingEventsTotal, kC, "Autoscaler changes of the desired copy count.");
   r.Declare(kEvictionsTotal, kC, "Copies evicted to make room for a higher-priority component.");
   r.Declare(kCopyInFlight, kG, "Requests in flight on one copy.");
+  r.Declare(kCopyBusySlots, kG, "Slots of a copy's runner decoding a request (runner /stats).");
+  r.Declare(kCopySlots, kG, "Slots of a copy's runner (runner /stats).");
+  r.Declare(kCopyQueued, kG, "Requests a copy's runner holds waiting for a slot (runner /stats).");
+  r.Declare(kCopyKvCellsUsed, kG, "KV cache cells in use in a copy's runner (runner /stats).");
   r.Declare(kDeviceMemoryBytes, kG, "Device memory.");
   r.Declare(kDeviceMemoryReservedBytes, kG, "Device memory reserved by copies.");
   r.Declare(kDeviceAcceleratorsReserved, kG, "Accelerator share reserved by copies (0..1).");
   r.Declare(kDeviceReservations, kG, "Copies holding a reservation on the device.");
   r.Declare(kCopyLoadSeconds, kH, "Seconds from placing a copy to it being ready.", lat);
+  r.Declare(kCopyLoadBytesTotal, kC, "Bytes of model files loaded by copies that became ready.");
 }
 
 }  // namespace cohost::metric

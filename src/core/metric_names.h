@@ -28,6 +28,11 @@ inline constexpr char kEvictionsTotal[] = "cohost_evictions_total";
 
 // Per copy (labels component, copy).
 inline constexpr char kCopyInFlight[] = "cohost_copy_requests_in_flight";
+// From each ready copy's runner (GET /stats), scraped about once a second.
+inline constexpr char kCopyBusySlots[] = "cohost_copy_busy_slots";
+inline constexpr char kCopySlots[] = "cohost_copy_slots";
+inline constexpr char kCopyQueued[] = "cohost_copy_queued_requests";
+inline constexpr char kCopyKvCellsUsed[] = "cohost_copy_kv_cells_used";
 
 // Per device (labels device, virtual).
 inline constexpr char kDeviceMemoryBytes[] = "cohost_device_memory_bytes";
@@ -37,6 +42,8 @@ inline constexpr char kDeviceReservations[] = "cohost_device_reservations";
 
 // Loads, per component: seconds from placing a copy to its runner answering ready.
 inline constexpr char kCopyLoadSeconds[] = "cohost_copy_load_seconds";
+// Loads, per component: bytes of model files of copies that became ready.
+inline constexpr char kCopyLoadBytesTotal[] = "cohost_copy_load_bytes_total";
 
 // Declares every family above in `registry` (idempotent).
 void DeclareAll(MetricsRegistry& registry);

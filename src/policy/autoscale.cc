@@ -86,7 +86,7 @@ double MetricPerCopy(ScalingMetric metric, const ScaleObservation& o, int copies
   switch (metric) {
     case ScalingMetric::kConcurrentRequestsPerCopy: return (o.in_flight + o.waiting) / n;
     case ScalingMetric::kInvocationsPerCopyPerMinute: return o.invocations_per_minute / n;
-    case ScalingMetric::kQueueDepth: return o.waiting / n;
+    case ScalingMetric::kQueueDepth: return (o.waiting + o.queued_in_copies) / n;
   }
   return 0;
 }

@@ -8,7 +8,7 @@
 // The metric (ScalingMetric), from one observation:
 //   concurrent_requests_per_copy     (in_flight + waiting) / copies
 //   invocations_per_copy_per_minute  invocations_per_minute / copies
-//   queue_depth                      waiting / copies    (requests not yet in a runner slot)
+//   queue_depth                      (waiting + queued_in_copies) / copies  (not yet in a slot)
 // where `copies` is the current desired count (at least 1 for the division).
 //
 // Rules:
@@ -47,7 +47,10 @@ using ScaleTime = std::chrono::steady_clock::time_point;
 // (src/core/metrics.h), the simulator from its own event queue.
 struct ScaleObservation {
   double in_flight = 0;               // requests being served by copies, all copies together
-  double waiting = 0;                 // requests held for a cold start or queued for a slot
+  double waiting = 0;                 // requests held for a cold start (no copy has them yet)
+  // Of `in_flight`, those a copy holds queued for a free slot (the runner's queue). Only the
+  // queue_depth metric reads it.
+  double queued_in_copies = 0;
   double invocations_per_minute = 0;  // requests that arrived over the last minute (a rate)
   // When the latest request arrived; empty if none ever did. Drives scale to zero.
   std::optional<ScaleTime> last_request_at;

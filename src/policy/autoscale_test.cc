@@ -94,6 +94,10 @@ TEST(AutoscaleTest, QueueDepthCountsOnlyWaiting) {
   EXPECT_EQ(d.Decide(Busy(50, 0)), 1);
   d.clock.Advance(10);
   EXPECT_EQ(d.Decide(Busy(50, 7)), 4);  // ceil(7 / 2)
+  d.clock.Advance(10);
+  ScaleObservation o = Busy(50, 1);
+  o.queued_in_copies = 9;  // waiting inside the copies for a slot
+  EXPECT_EQ(d.Decide(o), 5);  // ceil(10 / 2)
 }
 
 TEST(AutoscaleTest, ScaleOutCooldown) {
