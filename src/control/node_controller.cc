@@ -165,6 +165,12 @@ void NodeController::Tick(agent::SupervisorTime now) {
   }
   if (!plan.unplaced.empty()) Evict(*specs, plan, node, now);
   for (auto& [id, c] : copies_) {
+    // A draining copy the router still has requests on is not polled: the supervisor would stop
+    // the runner once *it* looks idle, and a request the router has just sent from a route
+    // snapshot taken before the drain may not have reached the runner yet.
+    auto load = in_flight_.find(id);
+    if (c.supervisor->state() == agent::CopyState::kDraining && load != in_flight_.end() && load->second > 0)
+      continue;
     c.supervisor->Poll(now);
     if (!c.was_ready && c.supervisor->state() == agent::CopyState::kReady) {
       c.was_ready = true;

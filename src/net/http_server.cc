@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <nlohmann/json.hpp>
@@ -107,17 +109,28 @@ asio::awaitable<void> Exchange::EndChunked(bool complete) {
 }
 
 asio::awaitable<void> Exchange::WaitForDisconnect() {
-  auto [ec] = co_await socket_.async_wait(Socket::wait_read, kNoThrow);
-  // The race this waits in may have been decided (and its cancellation emitted) just as the
-  // socket became readable; the cancellation state says so even when the wait itself completed.
-  auto state = co_await asio::this_coro::cancellation_state;
-  if (ec == asio::error::operation_aborted || state.cancelled() != asio::cancellation_type::none) {
-    throw boost::system::system_error(asio::error::operation_aborted);
-  }
-  boost::system::error_code aec;
-  if (ec || socket_.available(aec) == 0) {
+  for (;;) {
+    auto [ec] = co_await socket_.async_wait(Socket::wait_read, kNoThrow);
+    // The race this waits in may have been decided (and its cancellation emitted) just as the
+    // socket became readable; the cancellation state says so even when the wait itself completed.
+    auto state = co_await asio::this_coro::cancellation_state;
+    if (ec == asio::error::operation_aborted || state.cancelled() != asio::cancellation_type::none) {
+      throw boost::system::system_error(asio::error::operation_aborted);
+    }
+    if (ec) {
+      keep_alive_ = false;
+      co_return;  // the connection failed
+    }
+    // Peek, without blocking, rather than trust the wake-up: 0 bytes is the end of the stream
+    // (the client went away); EAGAIN is a readiness that was not (wait again); data means the
+    // client sent more (not a disconnect). Asking FIONREAD instead took a spurious wake-up for a
+    // disconnect and cut requests short.
+    char byte;
+    ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) break;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
     keep_alive_ = false;
-    co_return;  // closed (a readable socket with nothing to read is at end of stream)
+    co_return;  // end of stream, or the connection failed
   }
   // The client sent more bytes: not a disconnect. Wait until cancelled.
   asio::steady_timer forever(socket_.get_executor(), asio::steady_timer::time_point::max());
