@@ -84,6 +84,13 @@ class AutoscaleTest : public ::testing::Test {
     return PostJson(client, "/v1/completions",
                     {{"model", model}, {"prompt", "hi"}, {"max_tokens", 4}, {"ignore_eos", true}});
   }
+  // The value of one series ("name{labels}") in /metrics, or -1 when it is absent.
+  double MetricValue(const std::string& series) {
+    std::string text = Metrics();
+    size_t at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + series.size() + 2));
+  }
   std::string Metrics() {
     auto r = serve_->Client().Send("GET", "/metrics", "");
     return r.ok() ? r->body : "";
@@ -141,6 +148,22 @@ TEST_F(AutoscaleTest, BurstScalesOutThenInToMinThenToZeroAndAColdRequestIsServed
   EXPECT_THAT(Metrics(), HasSubstr("cohost_copy_kv_cells_used{component=\"alpha\""));
   EXPECT_THAT(Metrics(), HasSubstr("cohost_copy_load_bytes_total{component=\"alpha\"}"));
   EXPECT_THAT(Metrics(), HasSubstr("cohost_copy_load_seconds_count{component=\"alpha\"}"));
+
+  // Tokens come from the runner's counters, so a streamed answer counts as a whole one does;
+  // memory in use is what the runner's llama.cpp buffers hold.
+  const std::string generated = "cohost_generated_tokens_total{component=\"alpha\"}";
+  EXPECT_TRUE(WaitUntil([&] { return MetricValue(generated) >= 4; })) << Metrics();
+  const double tokens_before = MetricValue(generated);
+  net::HttpClient client = serve_->Client();
+  StreamResult streamed = PostStream(client, "/v1/completions",
+                                     {{"model", "alpha"}, {"prompt", "Hello"}, {"max_tokens", 7},
+                                      {"ignore_eos", true}, {"stream", true}});
+  ASSERT_EQ(streamed.status, 200);
+  EXPECT_TRUE(WaitUntil([&] { return MetricValue(generated) >= tokens_before + 7; })) << Metrics();
+  EXPECT_GT(MetricValue("cohost_prompt_tokens_total{component=\"alpha\"}"), 0);
+  double used = MetricValue("cohost_device_memory_used_bytes{device=\"vgpu0\",virtual=\"true\"}") +
+                MetricValue("cohost_device_memory_used_bytes{device=\"vgpu1\",virtual=\"true\"}");
+  EXPECT_GT(used, 1 << 20) << Metrics();
 }
 
 TEST_F(AutoscaleTest, HighPriorityColdRequestEvictsAnIdleLowPriorityCopy) {

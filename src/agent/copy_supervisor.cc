@@ -192,7 +192,7 @@ void CopySupervisor::PollDraining(SupervisorTime now) {
              " ms after the drain began; killed the runner with requests in flight");
     return;
   }
-  std::optional<bool> idle = RunnerIdle();
+  std::optional<bool> idle = router_in_flight_ > 0 ? std::optional<bool>(false) : RunnerIdle();
   if (!idle || !*idle) {
     idle_since_.reset();
     return;

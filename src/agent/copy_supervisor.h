@@ -107,6 +107,10 @@ class CopySupervisor {
   // backoff is over, checks health (kLoading -> kReady; a ready runner that stops answering is
   // killed), and advances a drain. Call it periodically; does nothing in a final state.
   void Poll(SupervisorTime now);
+  // Requests the router has sent to this copy and not yet seen answered. A draining copy is not
+  // stopped while this is above zero (a request sent from a route snapshot taken before the drain
+  // may not have reached the runner's queue yet); the drain deadline still applies.
+  void SetRouterInFlight(int requests) { router_in_flight_ = requests; }
 
   // Begins draining. kReady -> kDraining: the router must send no more requests; Poll() stops the
   // runner once it is idle, or kills it at now + drain_timeout. A copy that is not ready yet has
@@ -176,6 +180,7 @@ class CopySupervisor {
   int failed_health_checks_ = 0;
   SupervisorTime drain_deadline_{};
   std::optional<SupervisorTime> idle_since_;
+  int router_in_flight_ = 0;
   std::optional<SupervisorTime> terminate_sent_at_;
 };
 

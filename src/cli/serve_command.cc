@@ -141,10 +141,18 @@ int Run(const ServeFlags& f) {
   std::mutex mu;
   std::condition_variable wake;
   bool stopping = false;
+  bool kicked = false;  // a held request or a state change asks for a tick now
   auto directory = std::make_shared<router::StaticCopyDirectory>();
   router::RouterOptions ro;
   ro.metrics = &metrics;
-  ro.on_hold = [&](const std::string&) { wake.notify_all(); };  // scale from zero at once
+  auto kick = [&] {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      kicked = true;
+    }
+    wake.notify_all();
+  };
+  ro.on_hold = [&](const std::string&) { kick(); };  // scale from zero at once
   router::Router router(directory, ro);
   control::Autoscaler autoscaler(metrics);
   std::atomic<control::NodeController*> controller{nullptr};
@@ -159,7 +167,7 @@ int Run(const ServeFlags& f) {
     auto* c = controller.load();
     return c ? c->Devices() : json{{"devices", json::array()}};
   };
-  hooks.on_change = [&] { wake.notify_all(); };
+  hooks.on_change = [&] { kick(); };
   control::ControlApi api(**store, hooks);
   control::NodeControllerOptions nco;
   nco.cohost_binary = SelfPath();
@@ -198,7 +206,9 @@ int Run(const ServeFlags& f) {
       l.unlock();
       node.Tick(std::chrono::steady_clock::now());
       l.lock();
-      wake.wait_for(l, std::chrono::milliseconds(250));  // a tick period, not a wait for state
+      // A tick period, or sooner when kicked (a kick during the tick is not lost).
+      wake.wait_for(l, std::chrono::milliseconds(250), [&] { return stopping || kicked; });
+      kicked = false;
     }
   });
   net::asio::signal_set signals((*server)->io_context(), SIGINT, SIGTERM);

@@ -165,12 +165,11 @@ void NodeController::Tick(agent::SupervisorTime now) {
   }
   if (!plan.unplaced.empty()) Evict(*specs, plan, node, now);
   for (auto& [id, c] : copies_) {
-    // A draining copy the router still has requests on is not polled: the supervisor would stop
-    // the runner once *it* looks idle, and a request the router has just sent from a route
-    // snapshot taken before the drain may not have reached the runner yet.
+    // A draining copy the router still has requests on is not stopped (a request sent from a
+    // route snapshot taken before the drain may not have reached the runner yet), but it is
+    // polled, so its drain deadline and an exit are still seen.
     auto load = in_flight_.find(id);
-    if (c.supervisor->state() == agent::CopyState::kDraining && load != in_flight_.end() && load->second > 0)
-      continue;
+    c.supervisor->SetRouterInFlight(load == in_flight_.end() ? 0 : static_cast<int>(load->second));
     c.supervisor->Poll(now);
     if (!c.was_ready && c.supervisor->state() == agent::CopyState::kReady) {
       c.was_ready = true;
@@ -207,6 +206,33 @@ void NodeController::ScrapeCopyStats(agent::SupervisorTime now) {
     m.Get(metric::kCopySlots, l).Set(j.value("slots_total", 0.0));
     m.Get(metric::kCopyQueued, l).Set(j.value("queue_length", 0.0));
     m.Get(metric::kCopyKvCellsUsed, l).Set(j.value("kv_cells_used", 0.0));
+    // Counters: add what grew since the last scrape (a restarted runner counts from zero again).
+    Labels cl = {{"component", c.component}};
+    auto grow = [&](const char* field, int64_t& seen, const char* metric_name) {
+      int64_t now_total = j.value(field, int64_t{0});
+      int64_t added = now_total >= seen ? now_total - seen : now_total;
+      seen = now_total;
+      if (added > 0) m.Get(metric_name, cl).Add(static_cast<double>(added));
+    };
+    grow("prompt_tokens", c.seen_prompt_tokens, metric::kPromptTokensTotal);
+    grow("tokens_generated", c.seen_generated_tokens, metric::kGeneratedTokensTotal);
+    c.memory_bytes = j.value("memory_bytes", int64_t{0});
+  }
+  // Memory in use per device: each ready copy's bytes, split over its devices by reservation.
+  std::map<std::string, double> used;
+  for (const auto& [id, c] : copies_) {
+    if (c.supervisor->state() != agent::CopyState::kReady) continue;
+    int64_t reserved = 0;
+    for (const auto& r : c.assignment.devices) reserved += r.memory_mib;
+    for (const auto& r : c.assignment.devices) {
+      double share = reserved > 0 ? static_cast<double>(r.memory_mib) / static_cast<double>(reserved)
+                                  : 1.0 / static_cast<double>(c.assignment.devices.size());
+      used[r.device_id] += share * static_cast<double>(c.memory_bytes);
+    }
+  }
+  for (const Device& d : inventory_.devices) {
+    m.Get(metric::kDeviceMemoryUsedBytes, {{"device", d.id}, {"virtual", d.is_virtual() ? "true" : "false"}})
+        .Set(used[d.id]);
   }
 }
 
@@ -262,7 +288,7 @@ void NodeController::Evict(const std::vector<InferenceComponent>& specs, const p
       c.supervisor->Drain(now);
       --live[c.component];
       pending.push_back(id);
-      if (options_.autoscaler != nullptr) options_.autoscaler->Evicted(c.component, std::chrono::steady_clock::now());
+      if (options_.autoscaler != nullptr) options_.autoscaler->Evicted(c.component, now);
       if (options_.metrics != nullptr) options_.metrics->Get(metric::kEvictionsTotal, {{"component", c.component}}).Add(1);
     }
   }

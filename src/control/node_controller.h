@@ -68,6 +68,11 @@ class NodeController {
     agent::SupervisorTime placed_at{};
     bool was_ready = false;  // its load time was recorded
     std::string model_path;  // the file it loads (for load bytes)
+    // From the runner's /stats: its token counters as last seen (the metrics get the increase)
+    // and the bytes its model and context hold.
+    int64_t seen_prompt_tokens = 0;
+    int64_t seen_generated_tokens = 0;
+    int64_t memory_bytes = 0;
   };
   struct Known {
     std::string key;          // policy::ReplacementKey of the last spec seen

@@ -202,7 +202,14 @@ Status ApplyComponentFields(const json& body, InferenceComponent* c) {
   std::string placement = PlacementStrategyName(c->placement);
   RETURN_IF_ERROR(ReadString(body, "", "placement", &placement));
   ASSIGN_OR_RETURN(c->placement, ParsePlacementStrategy(placement, "placement"));
-  return ValidateCopies(c->copies);
+  RETURN_IF_ERROR(ValidateCopies(c->copies));
+  // A component that may go to zero comes back only through a held request.
+  if (c->copies.min == 0 && c->scaling.max_held_requests == 0) {
+    return InvalidArgument("scaling.max_held_requests",
+                           "must be at least 1 when copies.min is 0: a request held at zero copies is "
+                           "what starts a copy again");
+  }
+  return Status::Ok();
 }
 
 }  // namespace

@@ -70,6 +70,7 @@ TEST(ComponentTest, BadInputNamesTheField) {
       {R"({"scaling": {"stabilization_window_s": -1}})", "scaling.stabilization_window_s"},
       {R"({"scaling": {"max_held_requests": "many"}})", "scaling.max_held_requests"},
       {R"({"scaling": {"hold_timeout_s": 0}})", "scaling.hold_timeout_s"},
+      {R"({"copies": {"min": 0, "initial": 1}, "scaling": {"max_held_requests": 0}})", "scaling.max_held_requests"},
       {R"({"scaling": {"cooldown": 5}})", "scaling.cooldown"},
       {R"({"scaling": {"target": null, "steps": {"lower": 1}}})", "scaling.steps"},
       {R"({"scaling": {"target": null, "steps": [{"lower": 1}]}})", "scaling.steps[0].adjustment"},

@@ -16,8 +16,8 @@ void DeclareAll(MetricsRegistry& r) {
             {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
   r.Declare(kRequestDuration, kH, "Seconds from a request's arrival to the end of its response.", lat);
   r.Declare(kHoldDuration, kH, "Seconds a request was held for a cold start.", lat);
-  r.Declare(kPromptTokensTotal, kC, "Prompt tokens of answered non-streaming requests (usage).");
-  r.Declare(kGeneratedTokensTotal, kC, "Generated tokens of answered non-streaming requests (usage).");
+  r.Declare(kPromptTokensTotal, kC, "Prompt tokens of finished requests (runner counters).");
+  r.Declare(kGeneratedTokensTotal, kC, "Generated tokens (runner counters; streamed and whole answers).");
   r.Declare(kCopiesDesired, kG, "Copies the autoscaler wants.");
   r.Declare(kCopiesReady, kG, "Copies serving.");
   r.Declare(kCopiesLoading, kG, "Copies placed and loading.");
@@ -30,6 +30,7 @@ void DeclareAll(MetricsRegistry& r) {
   r.Declare(kCopyKvCellsUsed, kG, "KV cache cells in use in a copy's runner (runner /stats).");
   r.Declare(kDeviceMemoryBytes, kG, "Device memory.");
   r.Declare(kDeviceMemoryReservedBytes, kG, "Device memory reserved by copies.");
+  r.Declare(kDeviceMemoryUsedBytes, kG, "Device memory held by ready copies' runners (llama.cpp buffers).");
   r.Declare(kDeviceAcceleratorsReserved, kG, "Accelerator share reserved by copies (0..1).");
   r.Declare(kDeviceReservations, kG, "Copies holding a reservation on the device.");
   r.Declare(kCopyLoadSeconds, kH, "Seconds from placing a copy to it being ready.", lat);

@@ -7,7 +7,9 @@
 
 namespace cohost::metric {
 
-// Router, per component (label component; requests_total also outcome).
+// Router, per component (label component; requests_total also outcome). Prompt and generated
+// tokens come from the runners' counters (GET /stats, scraped about once a second), so streamed
+// and whole answers count alike.
 inline constexpr char kRequestsTotal[] = "cohost_requests_total";  // outcome: ok|error|rejected|hold_timeout|cancelled
 inline constexpr char kRequestsInFlight[] = "cohost_requests_in_flight";
 inline constexpr char kRequestsHeld[] = "cohost_requests_held";    // waiting for a cold start
@@ -37,6 +39,9 @@ inline constexpr char kCopyKvCellsUsed[] = "cohost_copy_kv_cells_used";
 // Per device (labels device, virtual).
 inline constexpr char kDeviceMemoryBytes[] = "cohost_device_memory_bytes";
 inline constexpr char kDeviceMemoryReservedBytes[] = "cohost_device_memory_reserved_bytes";
+// What the ready copies' runners hold (model, KV cache, compute buffers, from llama.cpp's own
+// buffers via /stats); a copy on several devices counts on each in proportion to its reservation.
+inline constexpr char kDeviceMemoryUsedBytes[] = "cohost_device_memory_used_bytes";
 inline constexpr char kDeviceAcceleratorsReserved[] = "cohost_device_accelerators_reserved";
 inline constexpr char kDeviceReservations[] = "cohost_device_reservations";
 

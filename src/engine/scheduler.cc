@@ -9,6 +9,7 @@
 #include "engine/batch_planner.h"
 #include "engine/context_params.h"
 #include "engine/llama_runtime.h"
+#include "engine/memory_estimate.h"
 #include "engine/sampler.h"
 #include "engine/text_assembler.h"
 
@@ -102,6 +103,7 @@ StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Model& model, Sched
                       (why.empty() ? "" : ": " + why));
   }
   s->slot_context_ = std::min<int>(options.context, static_cast<int>(llama_n_ctx_seq(s->ctx_)));
+  s->allocated_bytes_ = static_cast<int64_t>(MeasureContext(s->ctx_).total.total());
   for (int i = 0; i < options.parallel; ++i) {
     s->slots_.push_back(std::make_unique<Slot>());
     s->slots_.back()->index = i;
@@ -383,6 +385,7 @@ void Scheduler::Finish(Slot& s, FinishReason reason, Status error) {
   s.sampler.reset();
   s.text.reset();
   ++requests_finished_;
+  prompt_tokens_ += e.prompt_tokens;
   {
     std::lock_guard<std::mutex> l(mu_);
     --active_slots_;
@@ -400,6 +403,7 @@ void Scheduler::PublishStats() {
   }
   st.requests_finished = requests_finished_;
   st.tokens_generated = tokens_generated_;
+  st.prompt_tokens = prompt_tokens_;
   st.decode_steps = decode_steps_;
   std::lock_guard<std::mutex> l(mu_);
   st.queue_length = static_cast<int>(queue_.size());

@@ -61,6 +61,7 @@ struct SchedulerStats {
   int64_t kv_cells_used = 0;      // positions held by running sequences
   int64_t requests_finished = 0;
   int64_t tokens_generated = 0;
+  int64_t prompt_tokens = 0;      // prompt tokens of finished requests
   int64_t decode_steps = 0;
 };
 
@@ -91,6 +92,9 @@ class Scheduler {
   SchedulerStats GetStats() const;
   const SchedulerOptions& options() const { return options_; }
   int slot_context() const { return slot_context_; }
+  // Bytes the context and model hold (weights, KV cache, compute buffers), measured once at
+  // creation from llama.cpp's own buffers.
+  int64_t allocated_bytes() const { return allocated_bytes_; }
 
  private:
   struct Slot;
@@ -122,6 +126,8 @@ class Scheduler {
   std::vector<std::unique_ptr<Slot>> slots_;
   uint64_t admissions_ = 0;
   int64_t tokens_generated_ = 0;
+  int64_t prompt_tokens_ = 0;
+  int64_t allocated_bytes_ = 0;
   int64_t requests_finished_ = 0;
   int64_t decode_steps_ = 0;
 

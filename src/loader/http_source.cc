@@ -37,7 +37,8 @@ struct Sink {
   bool overflow = false;
   bool discard = false;  // an error response: its body is not data
   bool checked = false;
-  int64_t total = -1;  // from Content-Range
+  int64_t total = -1;        // from Content-Range
+  int64_t range_start = -1;  // the first byte Content-Range says the body holds
 };
 
 size_t Header(char* p, size_t size, size_t n, void* ud) {
@@ -46,6 +47,8 @@ size_t Header(char* p, size_t size, size_t n, void* ud) {
   if (line.size() > 14 && strncasecmp(line.c_str(), "content-range:", 14) == 0) {
     size_t slash = line.find('/');
     if (slash != std::string::npos) s->total = std::strtoll(line.c_str() + slash + 1, nullptr, 10);
+    size_t unit = line.find("bytes ");
+    if (unit != std::string::npos && unit < slash) s->range_start = std::strtoll(line.c_str() + unit + 6, nullptr, 10);
   }
   return size * n;
 }
@@ -149,6 +152,11 @@ Status HttpSource::Request(const std::string& method, const std::string& range, 
   if (status != 206) {
     return Status(StatusCode::kFailedPrecondition,
                   what + ": the server ignored the Range header (HTTP " + std::to_string(status) + ")");
+  }
+  if (range.rfind("bytes=", 0) == 0 && sink.range_start >= 0 &&
+      sink.range_start != std::strtoll(range.c_str() + 6, nullptr, 10)) {
+    return DataLoss(what + ": the server answered with another range (Content-Range starts at byte " +
+                    std::to_string(sink.range_start) + ")");
   }
   if (sink.got != len && !(content_length && sink.got > 0)) {  // the size probe may get less
     return DataLoss(what + ": got " + std::to_string(sink.got) + " of " + std::to_string(len) +

@@ -123,7 +123,8 @@ StatusOr<Manifest> Manifest::Parse(const std::string& text, const std::string& o
     m.file_size_ = j.at("file_size").get<uint64_t>();
     m.chunk_bytes_ = j.at("chunk_bytes").get<size_t>();
     m.sha256_ = j.at("chunks").get<std::vector<std::string>>();
-    if (m.chunk_bytes_ < 4096) return DataLoss("manifest " + origin + ": field 'chunk_bytes' must be >= 4096");
+    if (m.chunk_bytes_ < 4096 || m.chunk_bytes_ > (size_t{1} << 30))
+      return DataLoss("manifest " + origin + ": field 'chunk_bytes' must be 4096..1073741824");
     size_t want = static_cast<size_t>((m.file_size_ + m.chunk_bytes_ - 1) / m.chunk_bytes_);
     if (m.sha256_.size() != want)
       return DataLoss("manifest " + origin + ": field 'chunks' has " + std::to_string(m.sha256_.size()) +

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -185,7 +186,17 @@ class DataStreamer {
 
  private:
   void Work() {
-    std::vector<char> staging(chunks_.empty() ? 0 : (o_.manifest ? o_.manifest->chunk_bytes() : o_.chunk_bytes));
+    std::vector<char> staging;
+    const size_t staging_bytes = chunks_.empty() ? 0 : (o_.manifest ? o_.manifest->chunk_bytes() : o_.chunk_bytes);
+    try {
+      staging.resize(staging_bytes);
+    } catch (const std::bad_alloc&) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (error_.ok()) error_ = Status(StatusCode::kResourceExhausted, "cannot allocate a staging buffer of " +
+                                                                         std::to_string(staging_bytes) + " bytes");
+      failed_ = true;
+      return;
+    }
     for (;;) {
       size_t i = next_.fetch_add(1);
       if (i >= chunks_.size() || failed_.load()) return;

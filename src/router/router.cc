@@ -55,17 +55,6 @@ struct RequestObserver {
     }
     last = now;
   }
-  // Token counts from a whole response's OpenAI "usage" object.
-  void Usage(const std::string& body) {
-    if (metrics == nullptr || status / 100 != 2) return;
-    auto j = nlohmann::json::parse(body, nullptr, false);
-    if (!j.is_object() || !j.contains("usage") || !j["usage"].is_object()) return;
-    const auto& u = j["usage"];
-    if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number())
-      metrics->Get(metric::kPromptTokensTotal, labels()).Add(u["prompt_tokens"].get<double>());
-    if (u.contains("completion_tokens") && u["completion_tokens"].is_number())
-      metrics->Get(metric::kGeneratedTokensTotal, labels()).Add(u["completion_tokens"].get<double>());
-  }
 };
 
 // 503 with Retry-After (parameters by value: they live in this coroutine's frame).
@@ -151,7 +140,6 @@ awaitable<Attempt> RelayWhole(net::Exchange& ex, ConnectionLease& lease, Request
   std::string content_type(res[http::field::content_type]);
   net::Headers extra = RelayedHeaders(res.base());
   obs.status = res.result_int();
-  obs.Usage(res.body());
   co_await ex.Respond(res.result(), std::move(res.body()), content_type, extra);
   obs.Sent();
   co_return Done();

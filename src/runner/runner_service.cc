@@ -224,6 +224,8 @@ std::string RunnerService::StatsJson() const {
                          {"slot_context", scheduler_.slot_context()},
                          {"requests_finished", s.requests_finished},
                          {"tokens_generated", s.tokens_generated},
+                         {"prompt_tokens", s.prompt_tokens},
+                         {"memory_bytes", scheduler_.allocated_bytes()},
                          {"decode_steps", s.decode_steps}})
       .dump();
 }

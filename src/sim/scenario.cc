@@ -164,11 +164,15 @@ Status ParseProfileJson(const Field& f, const std::string& base_dir, ServiceProf
     const auto& steps = j.at("measured").at("steps");
     std::vector<std::pair<int, double>> tput;  // (concurrency, aggregate decode tokens/s)
     double ttft_ms = 0;
+    int min_c = 0;  // the lowest concurrency seen: its TTFT is the one-stream prefill time
     for (const auto& step : steps) {
       int c = step.at("concurrency").get<int>();
       double tps = step.at("decode_tokens_per_s").get<double>();
       if (c < 1 || !(tps > 0)) continue;
-      if (tput.empty() || c < tput.front().first) ttft_ms = step.at("ttft_ms").at("p50").get<double>();
+      if (min_c == 0 || c < min_c) {
+        min_c = c;
+        ttft_ms = step.at("ttft_ms").at("p50").get<double>();
+      }
       tput.emplace_back(c, tps);
     }
     std::sort(tput.begin(), tput.end());
