@@ -1,5 +1,9 @@
 #include "loader/disk_cache.h"
 
+#include <cstdlib>
+
+#include <signal.h>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -80,6 +84,18 @@ Status DiskCache::MakeRoom(uint64_t bytes, const std::string& keep_uri) const {
   std::error_code ec;
   const fs::path keep = PathFor(keep_uri);
   for (const auto& e : fs::directory_iterator(options_.dir, ec)) {
+    // "<hash>.gguf.tmp.<pid>": a download in progress counts against the bound; one whose
+    // process is gone (killed mid-download) is removed.
+    const std::string name = e.path().filename().string();
+    if (size_t t = name.find(".gguf.tmp."); t != std::string::npos) {
+      pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + t + 10, nullptr, 10));
+      if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+        fs::remove(e.path(), ec);
+      } else {
+        total += e.file_size(ec);
+      }
+      continue;
+    }
     if (e.path().extension() != ".gguf" || e.path() == keep) continue;
     uint64_t size = e.file_size(ec);
     entries.push_back({e.path(), size, e.last_write_time(ec)});

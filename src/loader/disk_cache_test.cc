@@ -1,6 +1,7 @@
 #include "loader/disk_cache.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -40,6 +41,26 @@ TEST_F(DiskCacheTest, EvictsLeastRecentlyUsedUntilTheNewEntryFits) {
   EXPECT_FALSE(fs::exists((*c)->PathFor("s3://b/new")));
   Status too_big = (*c)->MakeRoom(301, "s3://b/x");
   EXPECT_EQ(too_big.code(), StatusCode::kResourceExhausted);
+}
+
+TEST_F(DiskCacheTest, DownloadsInProgressCountAndAbandonedOnesAreRemoved) {
+  auto c = DiskCache::Open({(dir_ / "c").string(), 300});
+  ASSERT_TRUE(c.ok());
+  Put(**c, "s3://b/done", 100, 10);
+  // A live download (this process) and one of a process that does not exist (a pid above
+  // Linux's largest pid_max, 2^22).
+  std::string live = (*c)->PathFor("s3://b/live") + ".tmp." + std::to_string(::getpid());
+  std::ofstream(live) << std::string(150, 'x');
+  pid_t gone = 4194305;
+  ASSERT_NE(::kill(gone, 0), 0);
+  std::string abandoned = (*c)->PathFor("s3://b/lost") + ".tmp." + std::to_string(gone);
+  std::ofstream(abandoned) << std::string(250, 'x');
+  // 100 done + 150 in progress + 60 new > 300: the finished entry must go; the abandoned
+  // partial file is removed and does not count.
+  ASSERT_TRUE((*c)->MakeRoom(60, "s3://b/x").ok());
+  EXPECT_FALSE(fs::exists(abandoned));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_FALSE(fs::exists((*c)->PathFor("s3://b/done")));
 }
 
 TEST_F(DiskCacheTest, CachingSourceFillsGapsAndAppearsAtomically) {
