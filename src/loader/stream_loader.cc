@@ -1,6 +1,8 @@
 #include "loader/stream_loader.h"
 
 #include <ggml-backend.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <ggml.h>
 #include <gguf.h>
 #include <llama.h>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -169,6 +172,7 @@ class DataStreamer {
   }
 
   Status Run(StreamStats* stats) {
+    AdviseHugePages();
     start_ = Clock::now();
     last_report_ = start_;
     int n = std::max(1, std::min<int>(o_.concurrency, static_cast<int>(chunks_.size())));
@@ -207,6 +211,22 @@ class DataStreamer {
         failed_ = true;
         return;
       }
+    }
+  }
+
+  // Fresh host buffers fault in one 4 KiB page at a time as the reads land in them; asking for
+  // transparent huge pages (where the kernel grants them on request, as Debian's does) makes
+  // that up to 512 times fewer faults. Advice only: nothing changes where it is refused.
+  void AdviseHugePages() const {
+    std::set<ggml_backend_buffer_t> seen;
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    for (const Target& t : targets_) {
+      ggml_backend_buffer_t b = t.tensor->buffer;
+      if (!b || !ggml_backend_buffer_is_host(b) || !seen.insert(b).second) continue;
+      auto base = reinterpret_cast<uintptr_t>(ggml_backend_buffer_get_base(b));
+      uintptr_t start = (base + page - 1) & ~(page - 1);
+      uintptr_t end = (base + ggml_backend_buffer_get_size(b)) & ~(page - 1);
+      if (end > start) ::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
     }
   }
 
