@@ -133,7 +133,9 @@ void CopySupervisor::Poll(SupervisorTime now) {
 
 void CopySupervisor::PollLoading(SupervisorTime now) {
   if (ReapIfExited(now)) return;
+  PollLoadProgress(now);
   if (Healthy()) {
+    load_progress_.reset();
     SetState(CopyState::kReady);
     next_health_check_ = now + options_.health_interval;
     Emit(now, "ready", "runner pid " + std::to_string(process_->pid()) + " ready after " +
@@ -147,6 +149,19 @@ void CopySupervisor::PollLoading(SupervisorTime now) {
     Emit(now, "load_timeout", message);
     HandleCrash(now, message);
   }
+}
+
+// Reads the runner's latest load progress from its log (twice a second) and reports it as an
+// event at most every few seconds, so a long load is visible without flooding the events.
+void CopySupervisor::PollLoadProgress(SupervisorTime now) {
+  if (now < next_progress_check_ || launch_.log_path.empty()) return;
+  next_progress_check_ = now + std::chrono::milliseconds(500);
+  std::optional<LoadProgress> p = LastLoadProgressInLog(ReadFrom(launch_.log_path, log_offset_));
+  if (!p || p == load_progress_) return;
+  load_progress_ = p;
+  if (now < next_progress_event_) return;
+  next_progress_event_ = now + std::chrono::seconds(3);
+  Emit(now, "load_progress", DescribeLoadProgress(*p));
 }
 
 void CopySupervisor::PollReady(SupervisorTime now) {

@@ -37,6 +37,7 @@
 
 #include "agent/copy_state.h"
 #include "agent/runner_command.h"
+#include "agent/runner_log.h"
 #include "core/status.h"
 #include "net/http_client.h"
 #include "policy/restart_policy.h"
@@ -51,7 +52,7 @@ struct CopyEvent {
   SupervisorTime time;  // the `now` of the call that produced it
   std::string copy_id;
   // A word: "started", "ready", "exited", "restart_scheduled", "restarting", "failed",
-  // "unhealthy", "load_timeout", "draining", "stopping", "drain_deadline", "stopped".
+  // "unhealthy", "load_timeout", "draining", "stopping", "drain_deadline", "stopped", "load_progress".
   std::string reason;
   std::string message;  // for people: what happened and why, with the runner's error if any
   CopyState state = CopyState::kPending;  // the copy's state after the event
@@ -122,6 +123,9 @@ class CopySupervisor {
   void Stop(SupervisorTime now);
 
   CopyState state() const { return state_; }
+  // The loading runner's latest progress (streamed loads report it about once a second);
+  // nullopt when it has reported none, or is not loading.
+  const std::optional<LoadProgress>& load_progress() const { return load_progress_; }
   const std::string& id() const { return id_; }
   // The runner's address ("unix:/path").
   const net::Address& address() const { return address_; }
@@ -144,6 +148,7 @@ class CopySupervisor {
   bool ReapIfExited(SupervisorTime now);
   void HandleCrash(SupervisorTime now, const std::string& message);
   void PollLoading(SupervisorTime now);
+  void PollLoadProgress(SupervisorTime now);
   void PollReady(SupervisorTime now);
   void PollDraining(SupervisorTime now);
   // Kills the runner (SIGKILL) and reaps it; no-op without one.
@@ -176,6 +181,9 @@ class CopySupervisor {
   SupervisorTime restart_at_{};
   SupervisorTime loading_since_{};
   uint64_t log_offset_ = 0;  // where this run's output begins in the log file
+  std::optional<LoadProgress> load_progress_;
+  SupervisorTime next_progress_check_{};
+  SupervisorTime next_progress_event_{};
   SupervisorTime next_health_check_{};
   int failed_health_checks_ = 0;
   SupervisorTime drain_deadline_{};

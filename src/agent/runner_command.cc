@@ -29,6 +29,10 @@ StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& l) {
     argv.push_back("--alias");
     argv.push_back(l.alias);
   }
+  if (!l.load_mode.empty() && l.load_mode != "auto") {
+    argv.push_back("--load-mode");
+    argv.push_back(l.load_mode);
+  }
   if (l.memory_limit_mib > 0) {
     argv.push_back("--memory-limit-mib");
     argv.push_back(std::to_string(l.memory_limit_mib));

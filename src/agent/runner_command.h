@@ -32,6 +32,8 @@ struct RunnerLaunch {
   int gpu_layers = -1;
   // The runner's stdout and stderr are appended here; empty: discarded.
   std::string log_path;
+  // --load-mode of the runner: auto, mmap, read or stream (validated by the runner).
+  std::string load_mode = "auto";
   // The copy's memory reservation, MiB; the runner fits itself within it or exits. 0: no limit.
   int64_t memory_limit_mib = 0;
   // CUDA devices (indices as the CUDA runtime counts them) the runner may see. nullopt: whatever

@@ -1,5 +1,7 @@
 #include "agent/runner_log.h"
 
+#include <cstdlib>
+
 namespace cohost::agent {
 namespace {
 
@@ -84,6 +86,35 @@ std::optional<std::string> LastErrorInLog(std::string_view text) {
     found = m.empty() ? std::string(line) : m;
   }
   return found;
+}
+
+std::optional<LoadProgress> LastLoadProgressInLog(std::string_view text) {
+  std::optional<LoadProgress> found;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.find("msg=\"load progress\"") == std::string_view::npos) continue;
+    LoadProgress p;
+    for (auto& [k, v] : ParseLogfmt(line)) {
+      if (k == "bytes") p.bytes = std::strtoll(v.c_str(), nullptr, 10);
+      if (k == "total") p.total = std::strtoll(v.c_str(), nullptr, 10);
+      if (k == "mib_per_s") p.mib_per_s = std::strtoll(v.c_str(), nullptr, 10);
+      if (k == "eta_s") p.eta_s = std::strtod(v.c_str(), nullptr);
+    }
+    if (p.total > 0) found = p;
+  }
+  return found;
+}
+
+std::string DescribeLoadProgress(const LoadProgress& p) {
+  auto mib = [](int64_t b) { return std::to_string((b + (1 << 20) - 1) >> 20); };
+  int64_t percent = p.total > 0 ? p.bytes * 100 / p.total : 0;
+  return "loaded " + mib(p.bytes) + " of " + mib(p.total) + " MiB (" + std::to_string(percent) + "%), " +
+         std::to_string(p.mib_per_s) + " MiB/s, about " + std::to_string(static_cast<int64_t>(p.eta_s + 0.5)) +
+         " s left";
 }
 
 }  // namespace cohost::agent

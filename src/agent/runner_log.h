@@ -6,6 +6,7 @@
 // Thread safety: pure functions; call from any thread.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,5 +22,21 @@ std::vector<std::pair<std::string, std::string>> ParseLogfmt(std::string_view li
 // The last `level=error` line of `log_text`, as "msg: error" (or "msg" when the line has no
 // error field, plus any other fields as "key=value"); nullopt when there is none.
 std::optional<std::string> LastErrorInLog(std::string_view log_text);
+
+// A loading runner's progress, from its `msg="load progress" bytes=.. total=.. mib_per_s=..
+// eta_s=..` lines (the streaming loader writes one about once a second).
+struct LoadProgress {
+  int64_t bytes = 0;      // bytes of tensor data loaded so far
+  int64_t total = 0;      // of this many
+  int64_t mib_per_s = 0;  // average rate so far
+  double eta_s = 0;       // at that rate
+  bool operator==(const LoadProgress&) const = default;
+};
+
+// The last load progress line of `log_text`; nullopt when there is none.
+std::optional<LoadProgress> LastLoadProgressInLog(std::string_view log_text);
+
+// "loaded 512 of 1028 MiB (49%), 600 MiB/s, about 1 s left", for events and the CLI.
+std::string DescribeLoadProgress(const LoadProgress& p);
 
 }  // namespace cohost::agent

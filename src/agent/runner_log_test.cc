@@ -33,5 +33,20 @@ TEST(RunnerLogTest, NoErrorLine) {
   EXPECT_EQ(LastErrorInLog(""), std::nullopt);
 }
 
+TEST(RunnerLogTest, LastLoadProgressLineWins) {
+  std::string log =
+      "ts=1 level=info component=runner msg=\"load progress\" bytes=1048576 total=4194304 mib_per_s=100 eta_s=0.03\n"
+      "ts=2 level=info component=runner msg=listening port=1\n"
+      "ts=3 level=info component=runner msg=\"load progress\" bytes=2097152 total=4194304 mib_per_s=200 eta_s=1.6\n";
+  auto p = LastLoadProgressInLog(log);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->bytes, 2097152);
+  EXPECT_EQ(p->total, 4194304);
+  EXPECT_EQ(p->mib_per_s, 200);
+  EXPECT_DOUBLE_EQ(p->eta_s, 1.6);
+  EXPECT_EQ(DescribeLoadProgress(*p), "loaded 2 of 4 MiB (50%), 200 MiB/s, about 2 s left");
+  EXPECT_EQ(LastLoadProgressInLog("ts=1 level=info msg=\"loading model\"\n"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace cohost::agent

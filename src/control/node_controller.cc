@@ -81,6 +81,7 @@ void NodeController::StartCopy(const InferenceComponent& spec, const policy::Sta
   launch.alias = spec.name;
   launch.context = spec.startup.context_length;
   launch.parallel = spec.startup.parallel;
+  launch.load_mode = spec.startup.load_mode;
   launch.threads = options_.threads_per_copy > 0 ? options_.threads_per_copy
                                                  : std::max(1, static_cast<int>(spec.compute.cpu_cores));
   PinToDevices(start.assignment, launch);
@@ -320,6 +321,10 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
     route.hold_timeout = std::chrono::seconds(s.scaling.hold_timeout_s);
     status[s.name]["routing"] = policy::RoutingStrategyName(route.strategy);
   }
+  if (options_.metrics != nullptr) {  // only copies loading now keep these series
+    options_.metrics->Remove(metric::kCopyLoadProgressBytes, {});
+    options_.metrics->Remove(metric::kCopyLoadTotalBytes, {});
+  }
   for (auto& [id, c] : copies_) {
     agent::CopyState st = c.supervisor->state();
     json devices = json::array();
@@ -336,6 +341,15 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
     if (auto pid = c.supervisor->pid()) copy["pid"] = *pid;
     if (auto load = in_flight_.find(id); load != in_flight_.end()) copy["in_flight"] = load->second;
     if (!c.supervisor->last_error().empty()) copy["last_error"] = c.supervisor->last_error();
+    if (const auto& p = c.supervisor->load_progress()) {
+      copy["load_progress"] = {{"bytes", p->bytes}, {"total", p->total}, {"mib_per_s", p->mib_per_s},
+                               {"eta_s", p->eta_s}, {"text", agent::DescribeLoadProgress(*p)}};
+      if (options_.metrics != nullptr) {
+        Labels l = {{"component", c.component}, {"copy", id}};
+        options_.metrics->Get(metric::kCopyLoadProgressBytes, l).Set(static_cast<double>(p->bytes));
+        options_.metrics->Get(metric::kCopyLoadTotalBytes, l).Set(static_cast<double>(p->total));
+      }
+    }
     if (status.count(c.component)) {
       status[c.component]["copies"].push_back(copy);
       if (st == agent::CopyState::kReady) status[c.component]["ready_copies"] = status[c.component]["ready_copies"].get<int>() + 1;

@@ -87,9 +87,13 @@ Status ApplyCompute(const json& c, Requirements* r) {
 
 Status ApplyStartup(const json& s, StartupParams* p) {
   RETURN_IF_ERROR(RequireObject(s, "startup"));
-  RETURN_IF_ERROR(OnlyKnownFields(s, "startup", {"context_length", "parallel"}));
+  RETURN_IF_ERROR(OnlyKnownFields(s, "startup", {"context_length", "parallel", "load_mode"}));
   RETURN_IF_ERROR(ReadInt(s, "startup", "context_length", 16, 1 << 20, &p->context_length));
   RETURN_IF_ERROR(ReadInt(s, "startup", "parallel", 1, 256, &p->parallel));
+  RETURN_IF_ERROR(ReadString(s, "startup", "load_mode", &p->load_mode));
+  if (p->load_mode != "auto" && p->load_mode != "mmap" && p->load_mode != "read" && p->load_mode != "stream") {
+    return InvalidArgument("startup.load_mode", "must be one of auto, mmap, read, stream; got '" + p->load_mode + "'");
+  }
   return Status::Ok();
 }
 
@@ -291,7 +295,8 @@ json ToJson(const InferenceComponent& c) {
           {"compute", {{"accelerators", c.compute.accelerators},
                        {"memory_mb", c.compute.memory_mib},
                        {"cpu_cores", c.compute.cpu_cores}}},
-          {"startup", {{"context_length", c.startup.context_length}, {"parallel", c.startup.parallel}}},
+          {"startup", {{"context_length", c.startup.context_length}, {"parallel", c.startup.parallel},
+                       {"load_mode", c.startup.load_mode}}},
           {"copies", {{"initial", c.copies.initial}, {"min", c.copies.min}, {"max", c.copies.max}}},
           {"scaling", {{"metric", ScalingMetricName(c.scaling.metric)},
                        {"target", c.scaling.target},

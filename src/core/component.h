@@ -38,6 +38,9 @@ struct Endpoint {
 struct StartupParams {
   int context_length = 2048;  // tokens per slot
   int parallel = 4;           // slots per copy
+  // How the runner loads the model (docs/loader.md): "auto" (mmap for local files), "mmap",
+  // "read" or "stream" (parallel chunked reads, with load progress in events and /metrics).
+  std::string load_mode = "auto";
 };
 
 struct CopyBounds {

@@ -63,6 +63,7 @@ TEST(ComponentTest, BadInputNamesTheField) {
       {R"({"compute": {"accelerators": -1}})", "compute.accelerators"},
       {R"({"compute": {"accelerators": 1.5}})", "compute.accelerators"},
       {R"({"startup": {"parallel": 0}})", "startup.parallel"},
+      {R"({"startup": {"load_mode": "fast"}})", "startup.load_mode"},
       {R"({"copies": {"min": 3, "max": 2, "initial": 2}})", "copies.min"},
       {R"({"copies": {"initial": 9}})", "copies.initial"},
       {R"({"scaling": {"metric": "gpu_util"}})", "scaling.metric"},

@@ -30,6 +30,8 @@ void DeclareAll(MetricsRegistry& r) {
   r.Declare(kCopyKvCellsUsed, kG, "KV cache cells in use in a copy's runner (runner /stats).");
   r.Declare(kDeviceMemoryBytes, kG, "Device memory.");
   r.Declare(kDeviceMemoryReservedBytes, kG, "Device memory reserved by copies.");
+  r.Declare(kCopyLoadProgressBytes, kG, "Tensor bytes a loading copy has loaded so far (streamed loads).");
+  r.Declare(kCopyLoadTotalBytes, kG, "Tensor bytes a loading copy loads in all (streamed loads).");
   r.Declare(kDeviceMemoryUsedBytes, kG, "Device memory held by ready copies' runners (llama.cpp buffers).");
   r.Declare(kDeviceAcceleratorsReserved, kG, "Accelerator share reserved by copies (0..1).");
   r.Declare(kDeviceReservations, kG, "Copies holding a reservation on the device.");

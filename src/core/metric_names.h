@@ -47,6 +47,10 @@ inline constexpr char kDeviceReservations[] = "cohost_device_reservations";
 
 // Loads, per component: seconds from placing a copy to its runner answering ready.
 inline constexpr char kCopyLoadSeconds[] = "cohost_copy_load_seconds";
+// Loads in progress, per copy (labels component, copy): bytes of tensor data loaded so far and
+// in all, from the runner's progress lines (streamed loads); gone once the copy is ready.
+inline constexpr char kCopyLoadProgressBytes[] = "cohost_copy_load_progress_bytes";
+inline constexpr char kCopyLoadTotalBytes[] = "cohost_copy_load_total_bytes";
 // Loads, per component: bytes of model files of copies that became ready.
 inline constexpr char kCopyLoadBytesTotal[] = "cohost_copy_load_bytes_total";
 

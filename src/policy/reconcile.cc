@@ -50,7 +50,8 @@ std::vector<const CopyView*> LeastLoadedFirst(std::vector<const CopyView*> copie
 std::string ReplacementKey(const InferenceComponent& s) {
   return s.model_uri + "|" + std::to_string(s.compute.accelerators) + "|" +
          std::to_string(s.compute.memory_mib) + "|" + std::to_string(s.compute.cpu_cores) + "|" +
-         std::to_string(s.startup.context_length) + "|" + std::to_string(s.startup.parallel);
+         std::to_string(s.startup.context_length) + "|" + std::to_string(s.startup.parallel) + "|" +
+         s.startup.load_mode;
 }
 
 ReconcilePlan Reconcile(const std::vector<ComponentView>& components,
