@@ -168,6 +168,7 @@ int Run(const ServeFlags& f) {
     return c ? c->Devices() : json{{"devices", json::array()}};
   };
   hooks.on_change = [&] { kick(); };
+  hooks.on_copies_set = [&](const std::string& name, int copies) { autoscaler.UserSetCopies(name, copies); };
   control::ControlApi api(**store, hooks);
   control::NodeControllerOptions nco;
   nco.cohost_binary = SelfPath();

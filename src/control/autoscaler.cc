@@ -31,9 +31,17 @@ std::vector<ScaleChange> Autoscaler::Tick(const std::vector<InferenceComponent>&
                                           policy::ScaleTime now) {
   std::vector<ScaleChange> changes;
   std::map<std::string, Tracked> next;
+  std::map<std::string, int> user_set;
+  {
+    std::lock_guard<std::mutex> l(user_mu_);
+    user_set.swap(user_set_);
+  }
   for (const InferenceComponent& spec : specs) {
     Tracked t = std::move(tracked_[spec.name]);
-    if (t.last_initial >= 0 && spec.copies.initial != t.last_initial) {
+    if (auto u = user_set.find(spec.name); u != user_set.end() && t.last_initial >= 0) {
+      // A user set the copy count (through the API, maybe to the value it had): take it as given.
+      t.state = policy::SetDesiredCopies(std::move(t.state), u->second, now);
+    } else if (t.last_initial >= 0 && spec.copies.initial != t.last_initial) {
       // A user set the copy count: take it as given.
       t.state = policy::SetDesiredCopies(std::move(t.state), spec.copies.initial, now);
     }
@@ -72,6 +80,11 @@ void Autoscaler::Evicted(const std::string& component, policy::ScaleTime now) {
 policy::ScaleObservation Autoscaler::LastObservation(const std::string& component) const {
   auto it = tracked_.find(component);
   return it == tracked_.end() ? policy::ScaleObservation{} : it->second.observation;
+}
+
+void Autoscaler::UserSetCopies(const std::string& component, int copies) {
+  std::lock_guard<std::mutex> l(user_mu_);
+  user_set_[component] = copies;
 }
 
 }  // namespace cohost::control

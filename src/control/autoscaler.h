@@ -6,11 +6,13 @@
 // A user's explicit copy count (a change of copies.initial) is taken as the new desired count,
 // held for the scale-in cooldown. An eviction lowers the evicted component's count by one.
 //
-// Threads: Tick(), Evicted() and Desired() from one owner thread (serve's reconcile thread).
+// Threads: Tick(), Evicted() and Desired() from one owner thread (serve's reconcile thread);
+// UserSetCopies() from any thread (the control API's).
 #pragma once
 
 #include <deque>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,10 @@ class Autoscaler {
   // The desired count of a component (its copies.initial before its first Tick).
   int Desired(const InferenceComponent& spec) const;
 
+  // A user set the component's copy count (copies.initial in an update, even to the value it
+  // had): the next Tick takes it as the desired count, held for the scale-in cooldown.
+  void UserSetCopies(const std::string& component, int copies);
+
   // One copy of `component` was evicted: its desired count drops by one, held for the cooldown.
   void Evicted(const std::string& component, policy::ScaleTime now);
 
@@ -55,6 +61,8 @@ class Autoscaler {
 
   MetricsRegistry& metrics_;
   std::map<std::string, Tracked> tracked_;
+  std::mutex user_mu_;
+  std::map<std::string, int> user_set_;  // guarded by user_mu_: counts set since the last Tick
 };
 
 }  // namespace cohost::control

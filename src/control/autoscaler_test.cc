@@ -53,6 +53,23 @@ TEST_F(AutoscalerTest, ReadsTheRouterMetrics) {
   EXPECT_EQ(autoscaler_.LastObservation("alpha").queued_in_copies, 4);
 }
 
+TEST_F(AutoscalerTest, AUserSettingTheSameCountAgainResetsAnAutoscaledCount) {
+  InferenceComponent spec = Spec(1, 1, 8);
+  autoscaler_.Tick({spec}, kT0);
+  Gauge(metric::kRequestsInFlight).Set(6);
+  autoscaler_.Tick({spec}, kT0 + seconds(1));
+  ASSERT_EQ(autoscaler_.Desired(spec), 3);  // scaled out; copies.initial is still 1
+  Gauge(metric::kRequestsInFlight).Set(0);
+  autoscaler_.Tick({spec}, kT0 + seconds(2));
+  ASSERT_EQ(autoscaler_.Desired(spec), 3);  // idle, but within the scale-in cooldown
+  // PATCH {"copies": {"initial": 1}}: the value does not change, but the user asked for it.
+  autoscaler_.UserSetCopies("alpha", 1);
+  autoscaler_.Tick({spec}, kT0 + seconds(3));
+  EXPECT_EQ(autoscaler_.Desired(spec), 1);
+  autoscaler_.Tick({spec}, kT0 + seconds(4));
+  EXPECT_EQ(autoscaler_.Desired(spec), 1);
+}
+
 TEST_F(AutoscalerTest, AHeldRequestScalesFromZeroAndIdleGoesBackToZero) {
   InferenceComponent spec = Spec(0, 0, 4);
   autoscaler_.Tick({spec}, kT0);

@@ -219,6 +219,10 @@ StatusOr<ControlApi::Reply> ControlApi::UpdateComponent(const std::string& name,
   int64_t expected = patch.value("revision", current.revision);
   ASSIGN_OR_RETURN(store::Object o, store_.Update(ObjectKind::kInferenceComponent, name, ToJson(c),
                                                   store::WriteOptions::AtRevision(expected)));
+  if (hooks_.on_copies_set && patch.contains("copies") && patch["copies"].is_object() &&
+      patch["copies"].contains("initial")) {
+    hooks_.on_copies_set(name, c.copies.initial);
+  }
   Record("inference_component", name, "Updated", "spec updated: " + changes.dump());
   return Reply{status::ok, WithComponentStatus(name, WithRevision(o.spec, o))};
 }

@@ -41,6 +41,9 @@ struct ControlHooks {
   std::function<nlohmann::json()> devices;
   // Called after every acknowledged change (to wake the reconciler). May be empty.
   std::function<void()> on_change;
+  // Called after an acknowledged update that sets copies.initial (even to the value it had):
+  // the user's explicit copy count, which the autoscaler takes as given. May be empty.
+  std::function<void(const std::string& component, int copies)> on_copies_set;
 };
 
 class ControlApi {
