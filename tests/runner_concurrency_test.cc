@@ -36,6 +36,9 @@ TEST(RunnerConcurrencyTest, SixteenSimultaneousStreamsAllComplete) {
     EXPECT_EQ(results[i].usage["completion_tokens"], kTokens);
     EXPECT_EQ(results[i].events.back(), "[DONE]");
   }
+  // Counters are published between decode steps: a client may hold its answer just before.
+  EXPECT_TRUE(WaitUntil([&] { return runner->Stats()["requests_finished"] == kClients; }))
+      << runner->Stats().dump();
   json stats = runner->Stats();
   EXPECT_EQ(stats["requests_finished"], kClients);
   EXPECT_EQ(stats["tokens_generated"], kClients * kTokens);
