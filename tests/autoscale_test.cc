@@ -10,57 +10,13 @@
 #include <mutex>
 #include <thread>
 
+#include "support/load.h"
 #include "support/serve.h"
 
 namespace cohost::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Clients that keep sending completions until stopped; any answer but a whole 200 is a failure.
-class Burst {
- public:
-  Burst(const Serve& serve, std::string model, int clients) : model_(std::move(model)) {
-    for (int i = 0; i < clients; ++i) threads_.emplace_back([this, c = serve.Client()]() mutable { Run(c); });
-  }
-  ~Burst() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    for (std::thread& t : threads_)
-      if (t.joinable()) t.join();
-  }
-  int ok() const { return ok_; }
-  int failed() const { return failed_; }
-  std::string failures() const {
-    std::lock_guard<std::mutex> l(mu_);
-    return failures_;
-  }
-
- private:
-  void Run(net::HttpClient& client) {
-    const json body = {{"model", model_}, {"prompt", "hello"}, {"max_tokens", 24}, {"ignore_eos", true}};
-    while (!stop_) {
-      auto r = client.Send("POST", "/v1/completions", body.dump());
-      std::string why;
-      if (!r.ok()) why = r.status().ToString();
-      else if (r->status != 200) why = std::to_string(r->status) + " " + r->body;
-      else if (json::parse(r->body, nullptr, false)["usage"]["completion_tokens"] != 24) why = "incomplete: " + r->body;
-      if (why.empty()) {
-        ++ok_;
-        continue;
-      }
-      ++failed_;
-      std::lock_guard<std::mutex> l(mu_);
-      failures_ += why + "\n";
-    }
-  }
-  const std::string model_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> ok_{0}, failed_{0};
-  mutable std::mutex mu_;
-  std::string failures_;
-  std::vector<std::thread> threads_;
-};
 
 class AutoscaleTest : public ::testing::Test {
  protected:
@@ -111,7 +67,7 @@ TEST_F(AutoscaleTest, BurstScalesOutThenInToMinThenToZeroAndAColdRequestIsServed
   ASSERT_TRUE(Settled("alpha", 1)) << serve_->Log();
 
   // Four clients at a target of one concurrent request per copy: out to max (3).
-  Burst burst(*serve_, "alpha", 4);
+  Load burst(*serve_, "alpha", 4, /*stream=*/false, /*max_tokens=*/24);
   ASSERT_TRUE(Settled("alpha", 3)) << Status("alpha").dump() << "\n" << Events();
   EXPECT_EQ(Status("alpha")["desired_copies"], 3);
   const int before = burst.ok();

@@ -32,6 +32,18 @@ std::string ReadQuoted(std::string_view s, size_t& i) {
   return out;
 }
 
+// Calls `f` with each line of `text` (without its newline), in order.
+template <typename F>
+void ForEachLine(std::string_view text, F f) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    f(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> ParseLogfmt(std::string_view s) {
@@ -60,16 +72,11 @@ std::vector<std::pair<std::string, std::string>> ParseLogfmt(std::string_view s)
 
 std::optional<std::string> LastErrorInLog(std::string_view text) {
   std::optional<std::string> found;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
+  ForEachLine(text, [&](std::string_view line) {
     size_t at = line.find("level=error");
-    if (at == std::string_view::npos) continue;
+    if (at == std::string_view::npos) return;
     size_t after = at + std::string_view("level=error").size();
-    if ((at > 0 && line[at - 1] != ' ') || (after < line.size() && line[after] != ' ')) continue;
+    if ((at > 0 && line[at - 1] != ' ') || (after < line.size() && line[after] != ' ')) return;
     std::string msg, error, rest;
     for (auto& [k, v] : ParseLogfmt(line.substr(at))) {
       if (k == "msg") {
@@ -84,19 +91,14 @@ std::optional<std::string> LastErrorInLog(std::string_view text) {
     if (!error.empty()) m += (m.empty() ? "" : ": ") + error;
     if (!rest.empty()) m += (m.empty() ? "" : " ") + std::string("(") + rest + ")";
     found = m.empty() ? std::string(line) : m;
-  }
+  });
   return found;
 }
 
 std::optional<LoadProgress> LastLoadProgressInLog(std::string_view text) {
   std::optional<LoadProgress> found;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.find("msg=\"load progress\"") == std::string_view::npos) continue;
+  ForEachLine(text, [&](std::string_view line) {
+    if (line.find("msg=\"load progress\"") == std::string_view::npos) return;
     LoadProgress p;
     for (auto& [k, v] : ParseLogfmt(line)) {
       if (k == "bytes") p.bytes = std::strtoll(v.c_str(), nullptr, 10);
@@ -105,7 +107,7 @@ std::optional<LoadProgress> LastLoadProgressInLog(std::string_view text) {
       if (k == "eta_s") p.eta_s = std::strtod(v.c_str(), nullptr);
     }
     if (p.total > 0) found = p;
-  }
+  });
   return found;
 }
 

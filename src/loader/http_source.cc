@@ -9,6 +9,15 @@
 #include <mutex>
 
 namespace cohost::loader {
+
+void SetTransferOptions(void* curl, const HttpOptions& options, char* error_buffer) {
+  CURL* h = static_cast<CURL*>(curl);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_s);
+}
 namespace {
 
 struct CurlHandle {
@@ -111,11 +120,7 @@ Status HttpSource::Request(const std::string& method, const std::string& range, 
   char err[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_s);
+  SetTransferOptions(h, options_, err);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);

@@ -19,6 +19,10 @@ struct HttpOptions {
   long stall_timeout_s = 30;
 };
 
+// Sets the options every cohost transfer on `curl` shares: `options`' connect and stall timeouts,
+// no signals, and `error_buffer` (CURL_ERROR_SIZE bytes) for curl's message.
+void SetTransferOptions(void* curl, const HttpOptions& options, char* error_buffer);
+
 // Returns extra header lines ("Name: value") for one request; `range` is the Range header value
 // ("bytes=a-b") or empty. Called from any reading thread; must be thread-safe.
 using RequestSigner =
