@@ -70,6 +70,8 @@ double Quantile(std::vector<double> v, double q) {
 void Calibrate(const Serve& serve, sim::ServiceProfile* profile, int* prompt_tokens, double* long_s) {
   const int kShort = 16, kLong = 160;
   std::vector<double> short_t, long_t, pair_t;
+  // A fresh copy's first requests fault its weights in and grow its buffers: not counted.
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(Complete(serve, kLong).ok);
   for (int i = 0; i < 9; ++i) {
     Timed a = Complete(serve, kShort), b = Complete(serve, kLong);
     ASSERT_TRUE(a.ok && b.ok);
@@ -108,6 +110,28 @@ double Drift(const Serve& serve, double calibrated_s) {
   printf("machine drift: a 160-token request alone took %.4f s at calibration, %.4f s now\n",
          calibrated_s, now_s);
   return now_s / calibrated_s;
+}
+
+// The validation trace in the simulator: one copy of alpha's reservation, never scaled.
+StatusOr<sim::StrategyResult> Simulate(const std::vector<sim::Request>& trace, double end_s,
+                                             const sim::ServiceProfile& profile) {
+  sim::Scenario scenario;
+  scenario.name = "validation";
+  scenario.duration_s = end_s + 1;
+  scenario.node_types.push_back({"vnode", 2, 4096, 8, 1.0, 0, 1});
+  sim::ModelSpec m;
+  m.name = "alpha";
+  m.size_mib = 64;
+  m.accelerators = 0.5;
+  m.memory_mib = 1024;
+  m.cpu_cores = 0.25;
+  m.parallel = 2;
+  m.load_time_s = 1;
+  m.profile = profile;
+  m.scaling.min_copies = 1;
+  m.scaling.max_copies = 1;
+  scenario.models.push_back(m);
+  return sim::RunStrategy(scenario, trace, sim::StrategyKind::kInferenceComponents);
 }
 
 TEST(SimValidationTest, TraceOnLiveServeAndInSimulatorAgreeOnLatency) {
@@ -155,46 +179,44 @@ TEST(SimValidationTest, TraceOnLiveServeAndInSimulatorAgreeOnLatency) {
   for (auto& s : senders) s.join();
   for (int i = 0; i < kRequests; ++i) ASSERT_GE(live[i], 0) << "request " << i << " failed";
 
-  // The live side shares a 2-core machine with whatever else runs there: when the copy's speed
-  // alone moved by more than half between calibration and now, the comparison means nothing.
-  double drift = Drift(serve, t_long);
+  // The live side shares a 2-core machine with whatever else runs there, so the copy is
+  // calibrated again after the trace: its speed during the trace lies between the two. When they
+  // differ by more than half, the comparison means nothing.
+  sim::ServiceProfile after;
+  double t_long_after = 0;
+  ASSERT_NO_FATAL_FAILURE(Calibrate(serve, &after, &prompt_tokens, &t_long_after));
+  double drift = t_long_after / t_long;
+  printf("machine drift: a 160-token request alone took %.4f s before the trace, %.4f s after\n",
+         t_long, t_long_after);
   if (drift < 1 / 1.5 || drift > 1.5) {
     GTEST_SKIP() << "machine load changed during the test (x" << drift << "); not comparable";
   }
 
-  // The same trace in the simulator: one copy of the same reservation, never scaled.
-  sim::Scenario scenario;
-  scenario.name = "validation";
-  scenario.duration_s = t + 1;
-  scenario.node_types.push_back({"vnode", 2, 4096, 8, 1.0, 0, 1});
-  sim::ModelSpec m;
-  m.name = "alpha";
-  m.size_mib = 64;
-  m.accelerators = 0.5;
-  m.memory_mib = 1024;
-  m.cpu_cores = 0.25;
-  m.parallel = 2;
-  m.load_time_s = 1;
-  m.profile = profile;
-  m.scaling.min_copies = 1;
-  m.scaling.max_copies = 1;
-  scenario.models.push_back(m);
-  auto result = sim::RunStrategy(scenario, trace, sim::StrategyKind::kInferenceComponents);
-  ASSERT_TRUE(result.ok()) << result.status().ToString();
-  ASSERT_EQ(result->completed, kRequests);
+  // The same trace in the simulator, once with each calibration: one copy of the same
+  // reservation, never scaled.
+  auto simulate = [&](const sim::ServiceProfile& p) { return Simulate(trace, t, p); };
+  auto before_run = simulate(profile), after_run = simulate(after);
+  ASSERT_TRUE(before_run.ok()) << before_run.status().ToString();
+  ASSERT_TRUE(after_run.ok()) << after_run.status().ToString();
+  ASSERT_EQ(before_run->completed, kRequests);
+  ASSERT_EQ(after_run->completed, kRequests);
 
+  // Each live percentile must be matched by the simulator within its tolerance under at least
+  // one of the two calibrations, i.e. the band the two simulated values span meets the allowed
+  // band around the live value.
   struct Row {
     const char* name;
-    double live, sim;
+    double live, sim_before, sim_after;
   };
-  Row rows[] = {{"e2e p50", Quantile(live, 0.5), result->e2e_p50_s},
-                {"e2e p90", Quantile(live, 0.9), result->e2e_p90_s}};
-  printf("%-8s %10s %10s %21s\n", "", "live", "simulated", "allowed");
+  Row rows[] = {{"e2e p50", Quantile(live, 0.5), before_run->e2e_p50_s, after_run->e2e_p50_s},
+                {"e2e p90", Quantile(live, 0.9), before_run->e2e_p90_s, after_run->e2e_p90_s}};
+  printf("%-8s %10s %14s %14s %21s\n", "", "live", "sim (before)", "sim (after)", "allowed");
   for (const Row& r : rows) {
     double lo = r.live / 2 - 0.05, hi = r.live * 2 + 0.05;
-    printf("%-8s %9.4fs %9.4fs   [%7.4fs, %7.4fs]\n", r.name, r.live, r.sim, std::max(0.0, lo), hi);
-    EXPECT_GE(r.sim, lo) << r.name;
-    EXPECT_LE(r.sim, hi) << r.name;
+    printf("%-8s %9.4fs %13.4fs %13.4fs   [%7.4fs, %7.4fs]\n", r.name, r.live, r.sim_before,
+           r.sim_after, std::max(0.0, lo), hi);
+    EXPECT_GE(std::max(r.sim_before, r.sim_after), lo) << r.name;
+    EXPECT_LE(std::min(r.sim_before, r.sim_after), hi) << r.name;
   }
 }
 
@@ -303,7 +325,9 @@ TEST(SimValidationTest, BurstOnLiveServeAndInSimulatorAgreeOnCopiesOverTime) {
 
   sim::Scenario scenario;
   scenario.name = "validation-burst";
-  scenario.duration_s = end_s;
+  // The simulator runs on past the live run's end so that it can reach its own minimum even when
+  // it settles later than the live component did (the tolerance below then judges how much).
+  scenario.duration_s = end_s + 10;
   scenario.autoscale_tick_s = 0.25;
   scenario.sample_s = 0.1;
   scenario.node_types.push_back({"vnode", 2, 4096, 8, 1.0, 0, 1});
