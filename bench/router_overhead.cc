@@ -8,10 +8,23 @@
 // thread, a StaticCopyDirectory with that one copy). Two kept-alive clients — one to the runner,
 // one to the router — then send N sequential POST /v1/completions
 //   {"model": M, "prompt": "Hi", "max_tokens": 1, "temperature": 0}
-// alternating direct and routed (the order within each pair alternates too), after a warm-up.
-// Reports p50 and p99 of direct, routed, and of the per-pair difference (routed - direct), in
-// microseconds, from std::chrono::steady_clock on the client.
+// rotating direct, routed and relayed (the order rotates too), after a warm-up.
+//
+// Relayed is the reference for what any proxy in that place costs on this machine: a byte relay
+// (one thread, poll() on the client's and the runner's sockets, every byte forwarded as it
+// arrives, no HTTP) between a third client and the runner. It pays the same extra process hop —
+// two more sleeps and wake-ups, two more socket round trips — and nothing else, so
+// routed - relayed is the router's own cost (parsing, routing, its event loop). On a VM the
+// wake-ups alone can cost more than the goal.
+//
+// Reports p50 and p99 of each path and of the per-triple differences (routed - direct,
+// relayed - direct), in microseconds, from std::chrono::steady_clock on the client.
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,6 +47,14 @@ namespace {
 
 using namespace cohost;
 using Clock = std::chrono::steady_clock;
+
+// CPU time a thread has used so far, in microseconds.
+double ThreadCpuUs(std::thread& t) {
+  clockid_t clock;
+  timespec ts{};
+  if (pthread_getcpuclockid(t.native_handle(), &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
 
 int FreePort() {
   boost::asio::io_context ioc;
@@ -59,6 +80,53 @@ double TimeOne(net::HttpClient& c, const std::string& body, bool* ok) {
   }
   return std::chrono::duration<double, std::micro>(t1 - t0).count();
 }
+
+// A byte relay on 127.0.0.1: accepts one connection, connects it to `to`, and forwards bytes both
+// ways until either side closes. The listening port is returned before the thread accepts.
+class ByteRelay {
+ public:
+  explicit ByteRelay(net::Address to) : to_(std::move(to)) {
+    namespace ip = boost::asio::ip;
+    acceptor_.open(ip::tcp::v4());
+    acceptor_.bind({ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~ByteRelay() { thread_.join(); }
+  int port() const { return acceptor_.local_endpoint().port(); }
+  double CpuUs() { return ThreadCpuUs(thread_); }
+
+ private:
+  void Run() {
+    namespace ip = boost::asio::ip;
+    ip::tcp::socket client(ioc_), runner(ioc_);
+    acceptor_.accept(client);
+    runner.connect({ip::make_address(to_.host), static_cast<uint16_t>(to_.port)});
+    client.set_option(ip::tcp::no_delay(true));
+    runner.set_option(ip::tcp::no_delay(true));
+    int fds[2] = {client.native_handle(), runner.native_handle()};
+    char buf[16 * 1024];
+    for (;;) {
+      pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+      if (::poll(p, 2, -1) < 0) return;
+      for (int i = 0; i < 2; ++i) {
+        if (p[i].revents == 0) continue;
+        ssize_t n = ::recv(fds[i], buf, sizeof(buf), 0);
+        if (n <= 0) return;  // either side closed: done
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = ::send(fds[1 - i], buf + off, static_cast<size_t>(n - off), MSG_NOSIGNAL);
+          if (w <= 0) return;
+          off += w;
+        }
+      }
+    }
+  }
+
+  net::Address to_;
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_{ioc_};
+  std::thread thread_;
+};
 
 int Usage() {
   std::fprintf(stderr,
@@ -138,25 +206,39 @@ int main(int argc, char** argv) {
   std::string body = nlohmann::json({{"model", model_name}, {"prompt", "Hi"}, {"max_tokens", 1},
                                      {"temperature", 0}})
                          .dump();
+  std::optional<ByteRelay> relay;
+  relay.emplace(address);
+  net::Address relay_address;
+  relay_address.host = "127.0.0.1";
+  relay_address.port = relay->port();
+  std::optional<net::HttpClient> relayed;
+  relayed.emplace(relay_address, std::chrono::seconds(30));
+
   bool ok = true;
   for (int i = 0; i < 100 && ok; ++i) {  // warm-up: connections, caches, the runner's first decode
     TimeOne(direct, body, &ok);
     TimeOne(routed, body, &ok);
+    TimeOne(*relayed, body, &ok);
   }
-  std::vector<double> d, r, diff;
+  std::vector<double> d, r, x, diff, xdiff;
+  const double router_cpu0 = ThreadCpuUs(io), relay_cpu0 = relay->CpuUs();
   for (int i = 0; i < requests && ok; ++i) {
-    double td, tr;
-    if (i % 2 == 0) {
-      td = TimeOne(direct, body, &ok);
-      tr = TimeOne(routed, body, &ok);
-    } else {
-      tr = TimeOne(routed, body, &ok);
-      td = TimeOne(direct, body, &ok);
+    double t[3];
+    net::HttpClient* clients[3] = {&direct, &routed, &*relayed};
+    for (int k = 0; k < 3; ++k) {
+      int which = (i + k) % 3;  // rotates which path goes first
+      t[which] = TimeOne(*clients[which], body, &ok);
     }
-    d.push_back(td);
-    r.push_back(tr);
-    diff.push_back(tr - td);
+    d.push_back(t[0]);
+    r.push_back(t[1]);
+    x.push_back(t[2]);
+    diff.push_back(t[1] - t[0]);
+    xdiff.push_back(t[2] - t[0]);
   }
+  const double router_cpu = (ThreadCpuUs(io) - router_cpu0) / requests;
+  const double relay_cpu = (relay->CpuUs() - relay_cpu0) / requests;
+  relayed.reset();  // closing the client ends the relay's thread
+  relay.reset();
   (*server)->Stop();
   io.join();
   if (runner) {
@@ -167,22 +249,34 @@ int main(int argc, char** argv) {
   double p50d = Percentile(d, 0.5), p99d = Percentile(d, 0.99);
   double p50r = Percentile(r, 0.5), p99r = Percentile(r, 0.99);
   double p50x = Percentile(diff, 0.5), p99x = Percentile(diff, 0.99);
+  double p50y = Percentile(xdiff, 0.5), p99y = Percentile(xdiff, 0.99);
+  double p50rel = Percentile(x, 0.5), p99rel = Percentile(x, 0.99);
   if (as_json) {
     std::printf("%s\n", nlohmann::json({{"requests", requests},
                                         {"direct_us", {{"p50", p50d}, {"p99", p99d}}},
                                         {"routed_us", {{"p50", p50r}, {"p99", p99r}}},
+                                        {"relayed_us", {{"p50", p50rel}, {"p99", p99rel}}},
                                         {"added_us", {{"p50", p50x}, {"p99", p99x}}},
+                                        {"relay_added_us", {{"p50", p50y}, {"p99", p99y}}},
+                                        {"router_own_p50_us", p50x - p50y},
+                                        {"router_cpu_us_per_request", router_cpu},
+                                        {"relay_cpu_us_per_request", relay_cpu},
                                         {"added_p50_minus_p50_us", p50r - p50d},
                                         {"added_p99_minus_p99_us", p99r - p99d}})
                             .dump(2)
                             .c_str());
   } else {
     std::printf("requests per path: %d (max_tokens 1, sequential, interleaved)\n", requests);
+    std::printf("relayed  p50 %8.1f us  p99 %8.1f us  (byte relay: the reference)\n", p50rel, p99rel);
     std::printf("direct   p50 %8.1f us  p99 %8.1f us\n", p50d, p99d);
     std::printf("routed   p50 %8.1f us  p99 %8.1f us\n", p50r, p99r);
     std::printf("added    p50 %8.1f us  p99 %8.1f us  (per-pair difference)\n", p50x, p99x);
     std::printf("added    p50 %8.1f us  p99 %8.1f us  (difference of percentiles)\n", p50r - p50d,
                 p99r - p99d);
+    std::printf("relay    p50 %8.1f us  p99 %8.1f us  (per-triple difference, relayed - direct)\n", p50y,
+                p99y);
+    std::printf("router's own p50 %.1f us (router added - relay added)\n", p50x - p50y);
+    std::printf("CPU per request: router thread %.1f us, relay thread %.1f us\n", router_cpu, relay_cpu);
   }
   return 0;
 }

@@ -280,5 +280,25 @@ TEST(RouterTest, ClientHangingUpMidStreamFreesTheRunnerSlot) {
   EXPECT_EQ(PostJson(c2, "/v1/completions", Completion(3)).status, 200);
 }
 
+TEST(RouterTest, ClientHangingUpBeforeAWholeAnswerCancelsItOnTheRunner) {
+  auto runner = Runner::Start(SmallModel(), RunnerArgs());
+  ASSERT_NE(runner, nullptr);
+  RouterProcess rp;
+  rp.directory().Set("small", RouteTo({{"a", runner->address()}}));
+  {
+    auto c = rp.Client(std::chrono::milliseconds(300));  // gives up long before the answer
+    auto r = c.Send("POST", "/v1/completions", Completion(2000).dump());
+    EXPECT_FALSE(r.ok() && r->status == 200);
+  }  // the client's connection closes here
+  ASSERT_TRUE(WaitUntil([&] {
+    json s = runner->Stats();
+    return s["slots_busy"] == 0 && s["requests_finished"] == 1;
+  })) << runner->Stats().dump();
+  EXPECT_LT(runner->Stats()["tokens_generated"].get<int>(), 2000);
+  ASSERT_TRUE(WaitUntil([&] { return rp.router().Counters()[0].outstanding == 0; }));
+  auto c2 = rp.Client();
+  EXPECT_EQ(PostJson(c2, "/v1/completions", Completion(3)).status, 200);
+}
+
 }  // namespace
 }  // namespace cohost::testing

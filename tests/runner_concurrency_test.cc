@@ -65,8 +65,9 @@ TEST(RunnerConcurrencyTest, DisconnectCancelsAndFreesTheSlot) {
   auto c2 = runner->Client();
   std::thread hangup([&] {
     auto cc = runner->Client(std::chrono::milliseconds(300));  // gives up before the answer
-    (void)cc.Send("POST", "/v1/completions",
-                  json({{"prompt", "x"}, {"max_tokens", 2000}, {"ignore_eos", true}}).dump());
+    auto r = cc.Send("POST", "/v1/completions",
+                     json({{"prompt", "x"}, {"max_tokens", 2000}, {"ignore_eos", true}}).dump());
+    EXPECT_FALSE(r.ok()) << "the client was meant to time out";
   });
   hangup.join();
   ASSERT_TRUE(WaitUntil([&] { return runner->Stats()["requests_finished"] == 2; }))

@@ -1,7 +1,7 @@
 #include "net/http_client.h"
 
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -52,6 +52,61 @@ std::string HttpResponse::Header(std::string_view name) const {
   return {};
 }
 
+// The connected socket as a Beast sync stream whose every read and write waits at most
+// `timeout` for the socket to be ready. (SO_RCVTIMEO does not do it: when recv gives up with
+// EAGAIN, Asio's blocking read polls again without a limit.)
+class TimedStream {
+ public:
+  using executor_type = Socket::executor_type;
+  TimedStream(Socket& socket, std::chrono::milliseconds timeout) : socket_(socket), timeout_(timeout) {}
+  executor_type get_executor() { return socket_.get_executor(); }
+
+  template <typename Buffers>
+  size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
+    if (!Ready(POLLIN, ec)) return 0;
+    return socket_.read_some(buffers, ec);
+  }
+  template <typename Buffers>
+  size_t read_some(const Buffers& buffers) {
+    boost::system::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  template <typename Buffers>
+  size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
+    if (!Ready(POLLOUT, ec)) return 0;
+    return socket_.write_some(buffers, ec);
+  }
+  template <typename Buffers>
+  size_t write_some(const Buffers& buffers) {
+    boost::system::error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  bool Ready(short events, boost::system::error_code& ec) {
+    pollfd p{socket_.native_handle(), events, 0};
+    for (;;) {
+      int r = ::poll(&p, 1, static_cast<int>(timeout_.count()));
+      if (r > 0) return true;  // ready, or an error the read or write will report
+      if (r == 0) {
+        ec = asio::error::timed_out;
+        return false;
+      }
+      if (errno != EINTR) {
+        ec = boost::system::error_code(errno, boost::system::system_category());
+        return false;
+      }
+    }
+  }
+
+  Socket& socket_;
+  std::chrono::milliseconds timeout_;
+};
+
 struct HttpClient::Impl {
   Address address;
   std::chrono::milliseconds timeout;
@@ -76,10 +131,6 @@ struct HttpClient::Impl {
       socket.reset();
       return Unavailable("cannot connect to " + address.ToString() + ": " + ec.message());
     }
-    timeval tv{static_cast<time_t>(timeout.count() / 1000),
-               static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-    setsockopt(socket->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(socket->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (address.unix_socket.empty()) socket->set_option(asio::ip::tcp::no_delay(true), ec);
     buffer.clear();
     return Status::Ok();
@@ -125,7 +176,8 @@ StatusOr<HttpResponse> HttpClient::SendStreaming(std::string_view method, std::s
     }
     req.prepare_payload();
     boost::system::error_code ec;
-    http::write(*impl_->socket, req, ec);
+    TimedStream stream(*impl_->socket, impl_->timeout);
+    http::write(stream, req, ec);
     if (ec) {
       Status st = impl_->Failed(ec, "sending the request");
       if (reused && attempt == 0) continue;  // a kept-alive connection the server had closed
@@ -133,7 +185,7 @@ StatusOr<HttpResponse> HttpClient::SendStreaming(std::string_view method, std::s
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<uint64_t>::max());
-    http::read_header(*impl_->socket, impl_->buffer, parser, ec);
+    http::read_header(stream, impl_->buffer, parser, ec);
     if (ec) {
       Status st = impl_->Failed(ec, "reading the response");
       if (reused && attempt == 0 && ec == http::error::end_of_stream) continue;
@@ -141,7 +193,7 @@ StatusOr<HttpResponse> HttpClient::SendStreaming(std::string_view method, std::s
     }
     size_t delivered = 0;
     while (!parser.is_done()) {
-      http::read_some(*impl_->socket, impl_->buffer, parser, ec);
+      http::read_some(stream, impl_->buffer, parser, ec);
       if (ec) return impl_->Failed(ec, "reading the response");
       if (on_body) {
         std::string& b = parser.get().body();

@@ -33,12 +33,15 @@ struct HttpResponse {
 
 class HttpClient {
  public:
+  // `timeout` bounds every wait for the server: to take the request's bytes and to send the
+  // next bytes of its answer (an idle limit; a stream that keeps sending may last longer).
   explicit HttpClient(Address address, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   ~HttpClient();
   HttpClient(HttpClient&&) noexcept;
 
   // Sends one request and reads the whole response.
-  // Errors: kUnavailable when the connection fails or drops, kDeadlineExceeded on timeout.
+  // Errors: kUnavailable when the connection fails or drops, kDeadlineExceeded on timeout (the
+  // connection is then closed, so a server that watches for it sees the client go away).
   StatusOr<HttpResponse> Send(std::string_view method, std::string_view target,
                               std::string_view body = {},
                               std::string_view content_type = "application/json");

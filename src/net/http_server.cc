@@ -5,7 +5,6 @@
 
 #include <cerrno>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <nlohmann/json.hpp>
 
@@ -108,33 +107,39 @@ asio::awaitable<void> Exchange::EndChunked(bool complete) {
   if (ec) keep_alive_ = false;
 }
 
-asio::awaitable<void> Exchange::WaitForDisconnect() {
-  for (;;) {
-    auto [ec] = co_await socket_.async_wait(Socket::wait_read, kNoThrow);
-    // The race this waits in may have been decided (and its cancellation emitted) just as the
-    // socket became readable; the cancellation state says so even when the wait itself completed.
-    auto state = co_await asio::this_coro::cancellation_state;
-    if (ec == asio::error::operation_aborted || state.cancelled() != asio::cancellation_type::none) {
-      throw boost::system::system_error(asio::error::operation_aborted);
-    }
-    if (ec) {
-      keep_alive_ = false;
-      co_return;  // the connection failed
-    }
-    // Peek, without blocking, rather than trust the wake-up: 0 bytes is the end of the stream
-    // (the client went away); EAGAIN is a readiness that was not (wait again); data means the
-    // client sent more (not a disconnect). Asking FIONREAD instead took a spurious wake-up for a
-    // disconnect and cut requests short.
-    char byte;
-    ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0) break;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
-    keep_alive_ = false;
-    co_return;  // end of stream, or the connection failed
-  }
-  // The client sent more bytes: not a disconnect. Wait until cancelled.
-  asio::steady_timer forever(socket_.get_executor(), asio::steady_timer::time_point::max());
-  co_await forever.async_wait(use_awaitable);
+std::shared_ptr<Exchange::DisconnectWatch> Exchange::StartDisconnectWatch() {
+  auto watch = std::make_shared<DisconnectWatch>();
+  // A peeking receive rather than async_wait: Asio tries a receive at once (one recv that says
+  // EAGAIN) and leaves the socket's epoll registration alone, while every async_wait re-arms it
+  // with epoll_ctl, which on a writable socket also raises a spurious event. The handler runs
+  // on the socket's executor (the connection's strand), as does the work it cancels.
+  socket_.async_receive(asio::buffer(&watch->byte, 1), asio::socket_base::message_peek,
+                        [watch, this](const boost::system::error_code& ec, size_t n) {
+                          if (watch->finished || ec == asio::error::operation_aborted) return;
+                          if (!ec && n > 0) return;  // more bytes (pipelined): not a disconnect
+                          watch->gone = true;        // end of stream, or the connection failed
+                          keep_alive_ = false;
+                          watch->signal.emit(asio::cancellation_type::terminal);
+                        });
+  return watch;
+}
+
+void Exchange::StopDisconnectWatch(DisconnectWatch& watch) {
+  watch.finished = true;
+  // Only the peeking receive is outstanding on the socket here: the work has finished.
+  boost::system::error_code ec;
+  socket_.cancel(ec);
+}
+
+asio::awaitable<bool> Exchange::UnlessDisconnected(asio::awaitable<void> work) {
+  std::shared_ptr<DisconnectWatch> watch = StartDisconnectWatch();
+  auto [error] = co_await asio::co_spawn(
+      socket_.get_executor(), std::move(work),
+      asio::bind_cancellation_slot(watch->signal.slot(), asio::as_tuple(asio::use_awaitable)));
+  StopDisconnectWatch(*watch);
+  if (watch->gone) co_return false;
+  if (error) std::rethrow_exception(error);
+  co_return true;
 }
 
 HttpServer::HttpServer(const ServerOptions& options, Handler handler)

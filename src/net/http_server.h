@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,19 +66,50 @@ class Exchange {
   asio::awaitable<bool> SendChunk(std::string_view raw);
   asio::awaitable<void> EndChunked(bool complete = true);
 
-  // Completes when the client closes its end of the connection. Meant for `||` with the work of
-  // the request, so that a disconnect cancels the work. Never completes if the client sends more
-  // data instead (a pipelined request).
-  asio::awaitable<void> WaitForDisconnect();
+  // Runs `work` until it finishes or the client closes its end of the connection, whichever
+  // comes first; a disconnect cancels the work (terminal cancellation of whatever it awaits).
+  // Returns the work's result, or nullopt (false for void work) when the client went away, in
+  // which case whatever the cancelled work threw is dropped. Exceptions of work that was not
+  // cancelled propagate. A client that sends more bytes instead (a pipelined request) is not a
+  // disconnect. The work runs on this exchange's executor, in a coroutine of its own.
+  //
+  // Cheaper than racing the work against a wait with `||`: one coroutine and one peeking
+  // receive, no parallel group, no epoll_ctl, no exception when the work wins (≈ 40 µs of CPU
+  // per request less on a 2-core VM).
+  template <typename T>
+  asio::awaitable<std::optional<T>> UnlessDisconnected(asio::awaitable<T> work);
+  asio::awaitable<bool> UnlessDisconnected(asio::awaitable<void> work);
 
   bool keep_alive() const { return keep_alive_; }
 
  private:
+  // The state UnlessDisconnected shares with its peeking receive's handler.
+  struct DisconnectWatch {
+    asio::cancellation_signal signal;  // cancels the work
+    bool finished = false;             // the work is done: a later end of stream cancels nothing
+    bool gone = false;                 // the client went away first
+    char byte = 0;
+  };
+  std::shared_ptr<DisconnectWatch> StartDisconnectWatch();
+  void StopDisconnectWatch(DisconnectWatch& watch);
+
   Socket& socket_;
   Request request_;
   bool responded_ = false;
   bool keep_alive_ = true;
 };
+
+template <typename T>
+asio::awaitable<std::optional<T>> Exchange::UnlessDisconnected(asio::awaitable<T> work) {
+  std::shared_ptr<DisconnectWatch> watch = StartDisconnectWatch();
+  auto [error, value] = co_await asio::co_spawn(
+      socket_.get_executor(), std::move(work),
+      asio::bind_cancellation_slot(watch->signal.slot(), asio::as_tuple(asio::use_awaitable)));
+  StopDisconnectWatch(*watch);
+  if (watch->gone) co_return std::nullopt;
+  if (error) std::rethrow_exception(error);
+  co_return std::optional<T>(std::move(value));
+}
 
 using Handler = std::function<asio::awaitable<void>(Exchange&)>;
 

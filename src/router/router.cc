@@ -1,6 +1,5 @@
 #include "router/router.h"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
@@ -20,7 +19,6 @@ namespace {
 namespace asio = net::asio;
 namespace http = net::http;
 using asio::awaitable;
-using namespace boost::asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 // What one attempt on one copy came to.
@@ -300,7 +298,7 @@ awaitable<void> Router::HandleInference(net::Exchange& ex) {
         InvalidArgument("model", "model is required; " + AvailableModels(*directory_)));
   }
   // A client that goes away cancels the attempt in progress (and with it the runner's work).
-  co_await (Route(ex, routing->model, routing->stream) || ex.WaitForDisconnect());
+  co_await ex.UnlessDisconnected(Route(ex, routing->model, routing->stream));
 }
 
 void Router::CountOutcome(const std::string& model, const char* outcome) {

@@ -1,6 +1,5 @@
 #include "runner/runner_service.h"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <nlohmann/json.hpp>
 
 #include <ctime>
@@ -17,7 +16,6 @@ using net::asio::awaitable;
 using net::http::status;
 using engine::GenerationEvent;
 using EventQueue = net::AsyncQueue<GenerationEvent>;
-using namespace boost::asio::experimental::awaitable_operators;
 
 constexpr std::string_view kRoutes[] = {"/v1/completions", "/v1/chat/completions", "/healthz",
                                         "/v1/models", "/stats"};
@@ -176,16 +174,16 @@ awaitable<void> RunnerService::HandleInference(net::Exchange& ex, api::RequestKi
     bool ok = co_await ex.StartEventStream();
     if (ok && kind == api::RequestKind::kChat) ok = co_await ex.SendEvent(api::RoleChunk(meta));
     if (ok) {
-      auto result = co_await (Stream(ex, queue, meta) || ex.WaitForDisconnect());
-      if (result.index() == 0) out = std::move(std::get<0>(result));
-      gone = result.index() == 1 || out.client_gone;
+      std::optional<Relayed> result = co_await ex.UnlessDisconnected(Stream(ex, queue, meta));
+      if (result) out = std::move(*result);
+      gone = !result || out.client_gone;
     } else {
       gone = true;
     }
   } else {
-    auto result = co_await (Collect(queue) || ex.WaitForDisconnect());
-    if (result.index() == 0) out = std::move(std::get<0>(result));
-    gone = result.index() == 1;
+    std::optional<Relayed> result = co_await ex.UnlessDisconnected(Collect(queue));
+    if (result) out = std::move(*result);
+    gone = !result;
   }
   if (gone) {
     scheduler_.Cancel(*id);
