@@ -240,14 +240,86 @@ StatusOr<InferenceRequest> ParseInferenceRequest(std::string_view text, RequestK
   return r;
 }
 
-StatusOr<RequestRouting> ParseRouting(std::string_view text) {
-  ASSIGN_OR_RETURN(json body, ParseObject(text));
-  RequestRouting r;
-  if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
-    if (!m->is_string()) return WrongType("model", "a string", *m);
-    r.model = m->get<std::string>();
+namespace {
+
+// Reads "model" and "stream" of the top-level object as the parser goes, without building the
+// document: the router calls this on every request, and a long prompt is then only scanned.
+// The whole body is still checked to be valid JSON.
+class RoutingSax : public nlohmann::json_sax<json> {
+ public:
+  explicit RoutingSax(RequestRouting* out) : out_(out) {}
+
+  bool null() override { return Value("null"); }
+  bool boolean(bool v) override {
+    if (depth_ == 1 && field_ == Field::kStream) out_->stream = v;
+    return Value("boolean");
   }
-  RETURN_IF_ERROR(ReadBool(body, "stream", &r.stream));
+  bool number_integer(number_integer_t) override { return Value("integer"); }
+  bool number_unsigned(number_unsigned_t) override { return Value("integer"); }
+  bool number_float(number_float_t, const string_t&) override { return Value("number"); }
+  bool string(string_t& v) override {
+    if (depth_ == 1 && field_ == Field::kModel) out_->model = std::move(v);
+    return Value("string");
+  }
+  bool binary(binary_t&) override { return Value("binary"); }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) top_is_object_ = true;
+    return Container("object");
+  }
+  bool start_array(std::size_t) override { return Container("array"); }
+  bool end_object() override { return --depth_, true; }
+  bool end_array() override { return --depth_, true; }
+  bool key(string_t& k) override {
+    if (depth_ == 1) field_ = k == "model" ? Field::kModel : k == "stream" ? Field::kStream : Field::kOther;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    error_ = InvalidArgument("body", std::string("malformed JSON: ") + e.what());
+    return false;
+  }
+
+  Status Finish() {
+    if (!error_.ok()) return error_;
+    if (!top_is_object_) return InvalidArgument("body", "expected a JSON object, got " + top_type_);
+    return Status::Ok();
+  }
+
+ private:
+  enum class Field { kOther, kModel, kStream };
+
+  // A value of type `type` (null, boolean, ...) begins: checks it when it is model's or stream's.
+  bool Value(const char* type) {
+    if (depth_ == 0) top_type_ = type;
+    if (depth_ != 1 || field_ == Field::kOther) return true;
+    const bool model = field_ == Field::kModel;
+    const std::string_view want = model ? "string" : "boolean";
+    field_ = Field::kOther;
+    if (type == want || std::string_view(type) == "null") return true;
+    error_ = InvalidArgument(model ? "model" : "stream",
+                             std::string("expected ") + (model ? "a string" : "a boolean") + ", got " + type);
+    return false;
+  }
+  bool Container(const char* type) {
+    bool ok = Value(type);
+    ++depth_;
+    return ok;
+  }
+
+  RequestRouting* out_;
+  int depth_ = 0;
+  Field field_ = Field::kOther;
+  bool top_is_object_ = false;
+  std::string top_type_;
+  Status error_;
+};
+
+}  // namespace
+
+StatusOr<RequestRouting> ParseRouting(std::string_view text) {
+  RequestRouting r;
+  RoutingSax sax(&r);
+  json::sax_parse(text.begin(), text.end(), &sax);
+  RETURN_IF_ERROR(sax.Finish());
   return r;
 }
 

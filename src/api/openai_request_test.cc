@@ -311,6 +311,16 @@ TEST(ParseRoutingTest, ReadsModelAndStream) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->model, "");
   EXPECT_FALSE(r->stream);
+
+  // Only the top level counts: "model" and "stream" inside other fields are someone else's.
+  r = ParseRouting(R"({"messages": [{"model": 5, "stream": "x"}, {"content": {"model": "inner"}}],)"
+                   R"( "model": "outer", "stream": null, "extra": {"stream": true}})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->model, "outer");
+  EXPECT_FALSE(r->stream);
+  r = ParseRouting(R"({"model": null, "stream": false})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->model, "");
 }
 
 TEST(ParseRoutingTest, Errors) {
@@ -326,6 +336,17 @@ TEST(ParseRoutingTest, Errors) {
   r = ParseRouting(R"({"stream": "true"})");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().field(), "stream");
+  EXPECT_EQ(r.status().message(), "expected a boolean, got string");
+  r = ParseRouting(R"({"model": {"name": "m"}})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "expected a string, got object");
+  r = ParseRouting("7");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "body");
+  EXPECT_EQ(r.status().message(), "expected a JSON object, got integer");
+  r = ParseRouting(R"({"model": "m"} trailing)");  // the whole body must be JSON
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().field(), "body");
 }
 
 }  // namespace
