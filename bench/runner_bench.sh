@@ -179,8 +179,8 @@ ctx_total=$((streams * (prompt + gen)))
 : >"$work/batched.jsonl"
 : >"$work/runner1.jsonl"
 : >"$work/runner16.jsonl"
-for i in $(seq 1 "$repeat"); do
-  (( i == 1 )) || wait_quiet
+run_batched() {
+  local i=$1 busy p0
   busy="$(cpu_busy_pct)"
   log "run $i/$repeat: llama-batched-bench -npl 1,$streams (CPUs ${busy}% busy before)"
   p0="$(cpu_pressure)"
@@ -189,6 +189,9 @@ for i in $(seq 1 "$repeat"); do
     >"$work/batched.$i.out" 2>"$work/batched.$i.err" || { tail -30 "$work/batched.$i.err" >&2; die "llama-batched-bench failed"; }
   grep -h '^{' "$work/batched.$i.out" "$work/batched.$i.err" \
     | jq -c --argjson run "$i" --arg p "$p0" --arg busy "$busy" '. + {run: $run, cpu_pressure_before: $p, cpu_busy_pct_before: $busy}' >>"$work/batched.jsonl" || true
+}
+run_runner() {
+  local i=$1 c p0 f
   for c in 1 "$streams"; do
     log "run $i/$repeat: stream_load --clients $c"
     p0="$(cpu_pressure)"
@@ -198,6 +201,12 @@ for i in $(seq 1 "$repeat"); do
     f="$work/runner1.jsonl"; [[ $c == 1 ]] || f="$work/runner16.jsonl"
     jq -c --argjson run "$i" --arg p "$p0" '. + {run: $run, cpu_pressure_before: $p}' "$work/load.$c.$i.json" >>"$f"
   done
+}
+for i in $(seq 1 "$repeat"); do
+  (( i == 1 )) || wait_quiet
+  # The order alternates, so that a machine that speeds up or slows down over a repeat favours
+  # neither side.
+  if (( i % 2 == 1 )); then run_batched "$i"; run_runner "$i"; else run_runner "$i"; run_batched "$i"; fi
 done
 [[ "$(jq -s 'length' "$work/batched.jsonl")" -gt 0 ]] || die "could not parse llama-batched-bench's output (see $work)"
 pressure_end="$(cpu_pressure)"
@@ -219,6 +228,16 @@ ttft1="$(jq '.ttft_ms.p50' "$work/runner1.jsonl" | median)"
 itl50="$(jq '.itl_ms.p50' "$work/runner16.jsonl" | median)"
 itl99="$(jq '.itl_ms.p99' "$work/runner16.jsonl" | median)"
 steady16="$(jq '.steady_decode_tokens_per_s' "$work/runner16.jsonl" | median)"
+# Paired ratios: each repeat's runner figure over the same repeat's batched-bench figure (taken
+# next to each other in time), then the median over repeats: less sensitive to the machine's
+# speed drifting between repeats than the ratio of the medians.
+paired() {  # $1: batch size of batched-bench, $2: runner samples file
+  jq -n --argjson b "$1" --slurpfile bb "$work/batched.jsonl" --slurpfile r "$2" \
+    '[$r[] as $x | ($bb[] | select(.pl == $b and .run == $x.run) | .speed_tg) as $s
+      | select($s > 0) | $x.decode_tokens_per_s / $s] | sort | if length == 0 then 0 else .[(length - 1) / 2 | floor] end'
+}
+pair1="$(paired 1 "$work/runner1.jsonl")"
+pair16="$(paired "$streams" "$work/runner16.jsonl")"
 # Best of the repeats: the figure least disturbed by other work on the machine.
 best() { jq -s 'max // 0'; }
 bb1_best="$(jq 'select(.pl == 1) | .speed_tg' "$work/batched.jsonl" | best)"
@@ -241,6 +260,7 @@ result="$(jq -n \
   --argjson ttft50 "$ttft50" --argjson ttft99 "$ttft99" --argjson ttft1 "$ttft1" \
   --argjson bb1_best "$bb1_best" --argjson bb16_best "$bb16_best" --argjson r1_best "$r1_best" --argjson r16_best "$r16_best" \
   --argjson itl50 "$itl50" --argjson itl99 "$itl99" --argjson steady16 "$steady16" --argjson stats "$stats" \
+  --argjson pair1 "$pair1" --argjson pair16 "$pair16" \
   --slurpfile bb "$work/batched.jsonl" --slurpfile l1 "$work/runner1.jsonl" --slurpfile l16 "$work/runner16.jsonl" \
   '{
      machine: {host: $host, nproc: $nproc, cpu: $cpu,
@@ -256,7 +276,8 @@ result="$(jq -n \
               steady_decode_tps_16: $steady16, stats_after: $stats},
      ratios: {runner_vs_batched_b1: (if $bb1 > 0 then $r1 / $bb1 else null end),
               runner_vs_batched_b16: (if $bb16 > 0 then $r16 / $bb16 else null end),
-              runner16_vs_runner1: (if $r1 > 0 then $r16 / $r1 else null end)},
+              runner16_vs_runner1: (if $r1 > 0 then $r16 / $r1 else null end),
+              paired_runner_vs_batched_b1: $pair1, paired_runner_vs_batched_b16: $pair16},
      best_of_repeats: {s_tg_b1: $bb1_best, s_tg_b16: $bb16_best, runner_decode_tps_1: $r1_best, runner_decode_tps_16: $r16_best,
                        runner_vs_batched_b1: (if $bb1_best > 0 then $r1_best / $bb1_best else null end),
                        runner_vs_batched_b16: (if $bb16_best > 0 then $r16_best / $bb16_best else null end),
@@ -283,6 +304,8 @@ printf '%-28s %12s %12.1f\n' "cohost runner steady" "" "$steady16"
 echo
 printf 'runner / batched-bench:   B=1 %.3f   B=%d %.3f   (goal >= 0.95)\n' \
   "$(q .ratios.runner_vs_batched_b1)" "$streams" "$(q .ratios.runner_vs_batched_b16)"
+printf 'paired (median over repeats of runner/bb in the same repeat):   B=1 %.3f   B=%d %.3f\n' \
+  "$pair1" "$streams" "$pair16"
 printf 'runner %d streams / 1:     %.3f   (goal >= 3.5)\n' "$streams" "$(q .ratios.runner16_vs_runner1)"
 printf 'TTFT at %d streams:        p50 %.1f ms   p99 %.1f ms   (1 stream: p50 %.1f ms)\n' "$streams" "$ttft50" "$ttft99" "$ttft1"
 printf 'ITL at %d streams:         p50 %.2f ms   p99 %.2f ms\n' "$streams" "$itl50" "$itl99"
