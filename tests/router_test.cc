@@ -259,6 +259,38 @@ TEST(RouterTest, NoReadyCopyIs503WithRetryAfter) {
   EXPECT_EQ(json::parse(models->body)["data"][1]["state"], "loading");
 }
 
+TEST(RouterTest, ComponentThatFitsNowhereIs503AtOnceAndEndsItsHolds) {
+  router::RouterOptions options;
+  options.retry_after_unavailable_s = 30;
+  options.hold_poll = std::chrono::milliseconds(10);
+  std::atomic<int> holds{0};
+  options.on_hold = [&holds](const std::string&) { ++holds; };
+  RouterProcess rp(options);
+  ComponentRoute cold;  // at zero copies, holding requests while a copy is wanted
+  cold.max_held = 4;
+  cold.hold_timeout = std::chrono::seconds(120);
+  rp.directory().Set("cold", cold);
+  // A held request: released with 503 and the reason as soon as the wanted copy fits nowhere.
+  JsonResponse held;
+  std::thread waiter([&] {
+    auto c = rp.Client();
+    held = PostJson(c, "/v1/completions", {{"model", "cold"}, {"prompt", "x"}});
+  });
+  ASSERT_TRUE(WaitUntil([&] { return holds == 1; }));
+  ComponentRoute full = cold;
+  full.unplaced = "needs 4096 MiB on one device; the most free is 1024 MiB (vgpu0)";
+  rp.directory().Set("cold", full);
+  waiter.join();
+  EXPECT_EQ(held.status, 503) << held.raw;
+  EXPECT_EQ(held.retry_after, "30");
+  EXPECT_NE(held.raw.find("most free is 1024 MiB"), std::string::npos) << held.raw;
+  // A new request is not held at all.
+  auto c = rp.Client(std::chrono::seconds(5));
+  JsonResponse now = PostJson(c, "/v1/completions", {{"model", "cold"}, {"prompt", "x"}});
+  EXPECT_EQ(now.status, 503) << now.raw;
+  EXPECT_EQ(holds, 1);
+}
+
 TEST(RouterTest, ClientHangingUpMidStreamFreesTheRunnerSlot) {
   auto runner = Runner::Start(SmallModel(), RunnerArgs());
   ASSERT_NE(runner, nullptr);

@@ -165,6 +165,13 @@ void NodeController::Tick(agent::SupervisorTime now) {
     }
   }
   if (!plan.unplaced.empty()) Evict(*specs, plan, node, now);
+  // Components whose copies fit nowhere and for which no eviction is under way: the router
+  // answers their requests 503 at once instead of holding them for a copy that is not coming.
+  unplaceable_.clear();
+  for (const auto& u : plan.unplaced) {
+    auto pending = evicting_for_.find(u.component);
+    if (pending == evicting_for_.end() || pending->second.empty()) unplaceable_[u.component] = u.reason.message();
+  }
   for (auto& [id, c] : copies_) {
     // A draining copy the router still has requests on is not stopped (a request sent from a
     // route snapshot taken before the drain may not have reached the runner yet), but it is
@@ -364,7 +371,10 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
       loading[c.component]++;
     }
   }
-  for (auto& [name, route] : routes) directory_->Set(name, route);
+  for (auto& [name, route] : routes) {
+    if (auto u = unplaceable_.find(name); u != unplaceable_.end() && route.coming == 0) route.unplaced = u->second;
+    directory_->Set(name, route);
+  }
   if (options_.metrics != nullptr) {
     for (const InferenceComponent& s : specs) {
       Labels l = {{"component", s.name}};

@@ -101,6 +101,11 @@ std::string AvailableModels(const CopyDirectory& directory) {
   return names.empty() ? "none are deployed" : "available models: " + names;
 }
 
+// Why a component with no copy coming cannot serve (ComponentRoute::unplaced).
+std::string UnplacedMessage(const std::string& model, const ComponentRoute& route) {
+  return "model '" + model + "' has no running copy and none fits on the devices now: " + route.unplaced;
+}
+
 // Response headers worth passing on besides the body's type.
 net::Headers RelayedHeaders(const http::fields& fields) {
   net::Headers extra;
@@ -186,6 +191,7 @@ awaitable<Attempt> RelayStream(net::Exchange& ex, ConnectionLease& lease, Reques
     res.body().data = buf;
     res.body().size = sizeof(buf);
     auto [rec, m] = co_await http::async_read_some(c.socket, c.buffer, parser, kNoThrow);
+    if (rec == asio::error::operation_aborted) co_return Done();  // the client went away
     if (rec && rec != http::error::need_buffer) {
       // Bytes already reached the client, so this cannot be retried. End with an error event
       // (after a blank line, which closes any event the copy left half-written) so the client
@@ -309,6 +315,11 @@ void Router::CountOutcome(const std::string& model, const char* outcome) {
 awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
     net::Exchange& ex, const std::string& model, std::shared_ptr<const ComponentRoute> route) {
   auto unavailable = [&ex](int after, std::string why) { return RespondUnavailable(ex, after, std::move(why)); };
+  if (!route->unplaced.empty()) {
+    CountOutcome(model, "rejected");
+    co_await unavailable(options_.retry_after_unavailable_s, UnplacedMessage(model, *route));
+    co_return nullptr;
+  }
   if (route->max_held <= 0) {
     CountOutcome(model, "rejected");
     bool coming = route->coming > 0;
@@ -340,6 +351,11 @@ awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
       co_return nullptr;
     }
     if (!route->ready.empty()) break;
+    if (!route->unplaced.empty()) {  // the copy it waits for cannot be placed: do not wait on
+      CountOutcome(model, "rejected");
+      co_await unavailable(options_.retry_after_unavailable_s, UnplacedMessage(model, *route));
+      co_return nullptr;
+    }
     if (Clock::now() >= deadline) {
       CountOutcome(model, "hold_timeout");
       co_await unavailable(options_.retry_after_loading_s,
@@ -391,6 +407,10 @@ awaitable<void> Router::Route(net::Exchange& ex, const std::string& model, bool 
       a = co_await TryCopy(ex, up, stream, obs);
     }
     if (a.done) {
+      if (co_await Cancelled()) {
+        CountOutcome(model, "cancelled");
+        co_return;
+      }
       CountOutcome(model, obs.status / 100 == 2 ? "ok" : "error");
       if (options_.metrics != nullptr)
         options_.metrics->Get(metric::kRequestDuration, obs.labels()).Observe(Seconds(Clock::now() - obs.start));

@@ -6,9 +6,10 @@
 // states), GET /healthz. Errors:
 //   400 a body without a valid "model" or "stream" (param names the field)
 //   404 an unknown model; the message lists the available ones (code "model_not_found")
-//   503 + Retry-After: no ready copy and the component holds no requests (max_held 0), its hold
-//       queue is full, a held request waited past the hold timeout, or every ready copy failed
-//       before answering.
+//   503 + Retry-After: no ready copy and the component holds no requests (max_held 0), none is
+//       coming because none fits on the devices (ComponentRoute::unplaced; also ends a hold), its
+//       hold queue is full, a held request waited past the hold timeout, or every ready copy
+//       failed before answering.
 // Cold start: a request for a component with no ready copy is held (HoldQueue, bounded per
 // component) until a copy is ready, then forwarded; holding calls `on_hold` so the autoscaler
 // scales the component from zero at once.
