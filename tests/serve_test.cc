@@ -61,13 +61,13 @@ TEST(ServeTest, ComponentsOnVirtualDevicesServeScaleAndSurviveARestart) {
   JsonResponse unknown = PostJson(c, "/v1/completions", {{"model", "gamma"}, {"prompt", "x"}});
   EXPECT_EQ(unknown.status, 404);
   EXPECT_NE(unknown.raw.find("alpha"), std::string::npos);
-  // "huge" fits on no device: its requests are refused at once, with the reason, not held for a
-  // copy that is not coming.
+  // "huge" fits on no device even when the node is empty: its requests are refused at once, with
+  // the reason, not held for a copy that is not coming.
   auto asked = std::chrono::steady_clock::now();
   JsonResponse none = PostJson(c, "/v1/completions", {{"model", "huge"}, {"prompt", "x"}});
   EXPECT_EQ(none.status, 503) << none.raw;
   EXPECT_FALSE(none.retry_after.empty());
-  EXPECT_NE(none.raw.find("none fits on the devices"), std::string::npos) << none.raw;
+  EXPECT_NE(none.raw.find("none fits on this node's devices"), std::string::npos) << none.raw;
   EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5));  // hold timeout is 60 s
 
   // The CLI talks to the same API: list, refuse a bad name, and scale alpha down to one copy

@@ -165,12 +165,17 @@ void NodeController::Tick(agent::SupervisorTime now) {
     }
   }
   if (!plan.unplaced.empty()) Evict(*specs, plan, node, now);
-  // Components whose copies fit nowhere and for which no eviction is under way: the router
-  // answers their requests 503 at once instead of holding them for a copy that is not coming.
+  // Components whose copy would not fit even on this node with nothing else on it: no scale-in
+  // or eviction can make room, so the router answers their requests 503 at once instead of
+  // holding them for a copy that is not coming. (A copy that fits once others go keeps its
+  // requests held: room may come.)
   unplaceable_.clear();
+  const policy::NodeSnapshot empty = policy::SnapshotFromInventory(inventory_);
   for (const auto& u : plan.unplaced) {
-    auto pending = evicting_for_.find(u.component);
-    if (pending == evicting_for_.end() || pending->second.empty()) unplaceable_[u.component] = u.reason.message();
+    for (const InferenceComponent& spec : *specs) {
+      if (spec.name == u.component && !policy::PlaceCopy(empty, spec.compute, spec.placement).ok())
+        unplaceable_[u.component] = u.reason.message();
+    }
   }
   for (auto& [id, c] : copies_) {
     // A draining copy the router still has requests on is not stopped (a request sent from a

@@ -105,7 +105,7 @@ class NodeController {
   std::map<std::string, Known> known_;
   std::map<std::string, std::string> last_unplaced_;  // component -> message (to log changes only)
   std::map<std::string, std::vector<std::string>> evicting_for_;  // component -> copies draining for it
-  std::map<std::string, std::string> unplaceable_;  // component -> why its copies fit nowhere (this tick)
+  std::map<std::string, std::string> unplaceable_;  // component -> why its copy fits on no device even when empty
   std::map<std::string, int64_t> in_flight_;  // copy id -> requests in flight, at this tick
   std::vector<std::string> last_ready_;       // ready copy ids at the last Publish
   agent::SupervisorTime next_scrape_{};       // when ScrapeCopyStats runs next

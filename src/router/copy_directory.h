@@ -35,8 +35,8 @@ struct ComponentRoute {
   // become ready (scaling.max_held_requests / hold_timeout_s). 0: answer 503 at once.
   int max_held = 0;
   std::chrono::milliseconds hold_timeout{0};
-  // Set when no copy is ready or coming and the wanted ones fit on no device (with no eviction
-  // under way): why. Requests are then answered 503 at once rather than held.
+  // Set when no copy is ready or coming and a wanted copy would not fit on the node even with
+  // nothing else on it: why. Requests are then answered 503 at once rather than held.
   std::string unplaced;
 };
 

@@ -103,7 +103,7 @@ std::string AvailableModels(const CopyDirectory& directory) {
 
 // Why a component with no copy coming cannot serve (ComponentRoute::unplaced).
 std::string UnplacedMessage(const std::string& model, const ComponentRoute& route) {
-  return "model '" + model + "' has no running copy and none fits on the devices now: " + route.unplaced;
+  return "model '" + model + "' has no running copy and none fits on this node's devices: " + route.unplaced;
 }
 
 // Response headers worth passing on besides the body's type.

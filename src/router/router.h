@@ -7,7 +7,8 @@
 //   400 a body without a valid "model" or "stream" (param names the field)
 //   404 an unknown model; the message lists the available ones (code "model_not_found")
 //   503 + Retry-After: no ready copy and the component holds no requests (max_held 0), none is
-//       coming because none fits on the devices (ComponentRoute::unplaced; also ends a hold), its
+//       coming because a copy fits on none of the node's devices even when they are empty
+//       (ComponentRoute::unplaced; also ends a hold), its
 //       hold queue is full, a held request waited past the hold timeout, or every ready copy
 //       failed before answering.
 // Cold start: a request for a component with no ready copy is held (HoldQueue, bounded per
