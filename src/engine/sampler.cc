@@ -26,16 +26,31 @@ Sampler::Sampler(const Model& model, const SamplingParams& p)
 
 Sampler::~Sampler() { llama_sampler_free(chain_); }
 
+// Two passes: the maximum over eight independent lanes, which the compiler turns into vector max
+// instructions, then the first index holding it. A single compare-and-remember loop is a chain
+// of dependent branches: 16 streams × 32k logits took 2 ms of each 45 ms decode step at B=16.
+Token FirstArgMax(const float* x, int n) {
+  if (n <= 0) return 0;
+  constexpr int kLanes = 8;
+  float lane[kLanes];
+  for (float& l : lane) l = x[0];
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lane[j] = lane[j] < x[i + j] ? x[i + j] : lane[j];
+  }
+  float m = lane[0];
+  for (int j = 1; j < kLanes; ++j) m = m < lane[j] ? lane[j] : m;
+  for (; i < n; ++i) m = m < x[i] ? x[i] : m;
+  for (int t = 0; t < n; ++t) {
+    if (x[t] == m) return t;
+  }
+  return 0;
+}
+
 Token Sampler::Sample(llama_context* ctx, int idx) {
   if (plain_greedy_) {
     const float* logits = llama_get_logits_ith(ctx, idx);
-    if (logits) {
-      Token best = 0;
-      for (Token t = 1; t < n_vocab_; ++t) {
-        if (logits[t] > logits[best]) best = t;
-      }
-      return best;
-    }
+    if (logits) return FirstArgMax(logits, n_vocab_);
   }
   return llama_sampler_sample(chain_, ctx, idx);
 }

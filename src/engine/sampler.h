@@ -10,6 +10,10 @@ struct llama_context;
 
 namespace cohost::engine {
 
+// The index of the first largest of x[0..n): what greedy decoding picks. 0 when n is 0 or
+// x[0] is NaN; other NaNs are never picked.
+Token FirstArgMax(const float* x, int n);
+
 class Sampler {
  public:
   Sampler(const Model& model, const SamplingParams& params);
