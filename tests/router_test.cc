@@ -291,6 +291,20 @@ TEST(RouterTest, ComponentThatFitsNowhereIs503AtOnceAndEndsItsHolds) {
   EXPECT_EQ(holds, 1);
 }
 
+// After a client hung up on the one request of Completion(2000) it sent through `rp`: the runner
+// cancelled it (its slot free, fewer than 2000 tokens made), the router counts nothing
+// outstanding, and the router serves on.
+void ExpectTheOnlyRequestCancelled(Runner& runner, RouterProcess& rp) {
+  ASSERT_TRUE(WaitUntil([&] {
+    json s = runner.Stats();
+    return s["slots_busy"] == 0 && s["requests_finished"] == 1;
+  })) << runner.Stats().dump();
+  EXPECT_LT(runner.Stats()["tokens_generated"].get<int>(), 2000);
+  ASSERT_TRUE(WaitUntil([&] { return rp.router().Counters()[0].outstanding == 0; }));
+  auto c = rp.Client();
+  EXPECT_EQ(PostJson(c, "/v1/completions", Completion(3)).status, 200);
+}
+
 TEST(RouterTest, ClientHangingUpMidStreamFreesTheRunnerSlot) {
   auto runner = Runner::Start(SmallModel(), RunnerArgs());
   ASSERT_NE(runner, nullptr);
@@ -301,15 +315,7 @@ TEST(RouterTest, ClientHangingUpMidStreamFreesTheRunnerSlot) {
   auto r = c.SendStreaming("POST", "/v1/completions", Completion(2000, {{"stream", true}}).dump(),
                            [&](std::string_view) { return ++chunks < 3; });  // hang up early
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  ASSERT_TRUE(WaitUntil([&] {
-    json s = runner->Stats();
-    return s["slots_busy"] == 0 && s["requests_finished"] == 1;
-  })) << runner->Stats().dump();
-  EXPECT_LT(runner->Stats()["tokens_generated"].get<int>(), 2000);
-  ASSERT_TRUE(WaitUntil([&] { return rp.router().Counters()[0].outstanding == 0; }));
-  // The router serves on.
-  auto c2 = rp.Client();
-  EXPECT_EQ(PostJson(c2, "/v1/completions", Completion(3)).status, 200);
+  ExpectTheOnlyRequestCancelled(*runner, rp);
 }
 
 TEST(RouterTest, ClientHangingUpBeforeAWholeAnswerCancelsItOnTheRunner) {
@@ -322,14 +328,7 @@ TEST(RouterTest, ClientHangingUpBeforeAWholeAnswerCancelsItOnTheRunner) {
     auto r = c.Send("POST", "/v1/completions", Completion(2000).dump());
     EXPECT_FALSE(r.ok() && r->status == 200);
   }  // the client's connection closes here
-  ASSERT_TRUE(WaitUntil([&] {
-    json s = runner->Stats();
-    return s["slots_busy"] == 0 && s["requests_finished"] == 1;
-  })) << runner->Stats().dump();
-  EXPECT_LT(runner->Stats()["tokens_generated"].get<int>(), 2000);
-  ASSERT_TRUE(WaitUntil([&] { return rp.router().Counters()[0].outstanding == 0; }));
-  auto c2 = rp.Client();
-  EXPECT_EQ(PostJson(c2, "/v1/completions", Completion(3)).status, 200);
+  ExpectTheOnlyRequestCancelled(*runner, rp);
 }
 
 }  // namespace

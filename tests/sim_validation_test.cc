@@ -112,25 +112,33 @@ double Drift(const Serve& serve, double calibrated_s) {
   return now_s / calibrated_s;
 }
 
-// The validation trace in the simulator: one copy of alpha's reservation, never scaled.
-StatusOr<sim::StrategyResult> Simulate(const std::vector<sim::Request>& trace, double end_s,
-                                             const sim::ServiceProfile& profile) {
+// The live set-up as a scenario: one 2-device virtual node (4096 MiB each, as WriteInventory
+// makes it) and "alpha" with the component's reservation and two slots, at `profile`'s speed.
+sim::Scenario AlphaScenario(const std::string& name, double duration_s, double accelerators,
+                            int64_t memory_mib, double load_time_s, const sim::ServiceProfile& profile) {
   sim::Scenario scenario;
-  scenario.name = "validation";
-  scenario.duration_s = end_s + 1;
+  scenario.name = name;
+  scenario.duration_s = duration_s;
   scenario.node_types.push_back({"vnode", 2, 4096, 8, 1.0, 0, 1});
   sim::ModelSpec m;
   m.name = "alpha";
   m.size_mib = 64;
-  m.accelerators = 0.5;
-  m.memory_mib = 1024;
+  m.accelerators = accelerators;
+  m.memory_mib = memory_mib;
   m.cpu_cores = 0.25;
   m.parallel = 2;
-  m.load_time_s = 1;
+  m.load_time_s = load_time_s;
   m.profile = profile;
-  m.scaling.min_copies = 1;
-  m.scaling.max_copies = 1;
   scenario.models.push_back(m);
+  return scenario;
+}
+
+// The validation trace in the simulator: one copy of alpha's reservation, never scaled.
+StatusOr<sim::StrategyResult> Simulate(const std::vector<sim::Request>& trace, double end_s,
+                                       const sim::ServiceProfile& profile) {
+  sim::Scenario scenario = AlphaScenario("validation", end_s + 1, 0.5, 1024, 1, profile);
+  scenario.models[0].scaling.min_copies = 1;
+  scenario.models[0].scaling.max_copies = 1;
   return sim::RunStrategy(scenario, trace, sim::StrategyKind::kInferenceComponents);
 }
 
@@ -194,8 +202,7 @@ TEST(SimValidationTest, TraceOnLiveServeAndInSimulatorAgreeOnLatency) {
 
   // The same trace in the simulator, once with each calibration: one copy of the same
   // reservation, never scaled.
-  auto simulate = [&](const sim::ServiceProfile& p) { return Simulate(trace, t, p); };
-  auto before_run = simulate(profile), after_run = simulate(after);
+  auto before_run = Simulate(trace, t, profile), after_run = Simulate(trace, t, after);
   ASSERT_TRUE(before_run.ok()) << before_run.status().ToString();
   ASSERT_TRUE(after_run.ok()) << after_run.status().ToString();
   ASSERT_EQ(before_run->completed, kRequests);
@@ -323,31 +330,19 @@ TEST(SimValidationTest, BurstOnLiveServeAndInSimulatorAgreeOnCopiesOverTime) {
     return a.arrival_s < b.arrival_s;
   });
 
-  sim::Scenario scenario;
-  scenario.name = "validation-burst";
   // The simulator runs on past the live run's end so that it can reach its own minimum even when
   // it settles later than the live component did (the tolerance below then judges how much).
-  scenario.duration_s = end_s + 10;
+  sim::Scenario scenario = AlphaScenario("validation-burst", end_s + 10, 0.25, 512, load_s, profile);
   scenario.autoscale_tick_s = 0.25;
   scenario.sample_s = 0.1;
-  scenario.node_types.push_back({"vnode", 2, 4096, 8, 1.0, 0, 1});
-  sim::ModelSpec m;
-  m.name = "alpha";
-  m.size_mib = 64;
-  m.accelerators = 0.25;
-  m.memory_mib = 512;
-  m.cpu_cores = 0.25;
-  m.parallel = 2;
-  m.load_time_s = load_s;
-  m.profile = profile;
-  m.scaling.target = 1;
-  m.scaling.min_copies = 1;
-  m.scaling.max_copies = 3;
-  m.scaling.scale_out_cooldown_s = 0;
-  m.scaling.scale_in_cooldown_s = 2;
-  m.scaling.stabilization_window_s = 2;
-  m.scaling.scale_to_zero_after_s = 600;
-  scenario.models.push_back(m);
+  sim::ScalingSettings& scaling = scenario.models[0].scaling;
+  scaling.target = 1;
+  scaling.min_copies = 1;
+  scaling.max_copies = 3;
+  scaling.scale_out_cooldown_s = 0;
+  scaling.scale_in_cooldown_s = 2;
+  scaling.stabilization_window_s = 2;
+  scaling.scale_to_zero_after_s = 600;
   auto result = sim::RunStrategy(scenario, sent, sim::StrategyKind::kInferenceComponents);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   std::vector<std::pair<double, int>> simulated;

@@ -1,5 +1,6 @@
 #include "control/node_controller.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -170,10 +171,12 @@ void NodeController::Tick(agent::SupervisorTime now) {
   // holding them for a copy that is not coming. (A copy that fits once others go keeps its
   // requests held: room may come.)
   unplaceable_.clear();
-  const policy::NodeSnapshot empty = policy::SnapshotFromInventory(inventory_);
-  for (const auto& u : plan.unplaced) {
-    for (const InferenceComponent& spec : *specs) {
-      if (spec.name == u.component && !policy::PlaceCopy(empty, spec.compute, spec.placement).ok())
+  if (!plan.unplaced.empty()) {
+    const policy::NodeSnapshot empty = policy::SnapshotFromInventory(inventory_);
+    for (const auto& u : plan.unplaced) {
+      auto spec = std::find_if(specs->begin(), specs->end(),
+                               [&](const InferenceComponent& s) { return s.name == u.component; });
+      if (spec != specs->end() && !policy::PlaceCopy(empty, spec->compute, spec->placement).ok())
         unplaceable_[u.component] = u.reason.message();
     }
   }

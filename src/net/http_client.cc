@@ -67,26 +67,29 @@ class TimedStream {
     return socket_.read_some(buffers, ec);
   }
   template <typename Buffers>
-  size_t read_some(const Buffers& buffers) {
-    boost::system::error_code ec;
-    size_t n = read_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
-  }
-  template <typename Buffers>
   size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
     if (!Ready(POLLOUT, ec)) return 0;
     return socket_.write_some(buffers, ec);
   }
+  // The throwing forms the stream concepts also ask for.
+  template <typename Buffers>
+  size_t read_some(const Buffers& buffers) {
+    return OrThrow([&](boost::system::error_code& ec) { return read_some(buffers, ec); });
+  }
   template <typename Buffers>
   size_t write_some(const Buffers& buffers) {
+    return OrThrow([&](boost::system::error_code& ec) { return write_some(buffers, ec); });
+  }
+
+ private:
+  template <typename F>
+  static size_t OrThrow(F op) {
     boost::system::error_code ec;
-    size_t n = write_some(buffers, ec);
+    size_t n = op(ec);
     if (ec) throw boost::system::system_error(ec);
     return n;
   }
 
- private:
   bool Ready(short events, boost::system::error_code& ec) {
     pollfd p{socket_.native_handle(), events, 0};
     for (;;) {

@@ -315,9 +315,13 @@ void Router::CountOutcome(const std::string& model, const char* outcome) {
 awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
     net::Exchange& ex, const std::string& model, std::shared_ptr<const ComponentRoute> route) {
   auto unavailable = [&ex](int after, std::string why) { return RespondUnavailable(ex, after, std::move(why)); };
-  if (!route->unplaced.empty()) {
+  // No copy is coming because none fits: answer now rather than hold (or hold on).
+  auto refuse_unplaced = [&](const ComponentRoute& r) {
     CountOutcome(model, "rejected");
-    co_await unavailable(options_.retry_after_unavailable_s, UnplacedMessage(model, *route));
+    return unavailable(options_.retry_after_unavailable_s, UnplacedMessage(model, r));
+  };
+  if (!route->unplaced.empty()) {
+    co_await refuse_unplaced(*route);
     co_return nullptr;
   }
   if (route->max_held <= 0) {
@@ -351,9 +355,8 @@ awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
       co_return nullptr;
     }
     if (!route->ready.empty()) break;
-    if (!route->unplaced.empty()) {  // the copy it waits for cannot be placed: do not wait on
-      CountOutcome(model, "rejected");
-      co_await unavailable(options_.retry_after_unavailable_s, UnplacedMessage(model, *route));
+    if (!route->unplaced.empty()) {
+      co_await refuse_unplaced(*route);
       co_return nullptr;
     }
     if (Clock::now() >= deadline) {
