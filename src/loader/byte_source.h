@@ -31,6 +31,10 @@ class ByteSource {
 
   // The URI it reads, for logs and errors (credentials never included).
   virtual const std::string& uri() const = 0;
+
+  // True when a small read costs about a system call (a local file), so a reader may split a
+  // range into many reads; false when each read is a request (HTTP, S3).
+  virtual bool small_reads_are_cheap() const { return false; }
 };
 
 // Checks that [offset, offset+len) lies within `size`; the error names the uri and the range.

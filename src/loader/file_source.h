@@ -18,6 +18,7 @@ class FileSource : public ByteSource {
   uint64_t size() const override { return size_; }
   Status ReadAt(uint64_t offset, void* dst, size_t len) const override;
   const std::string& uri() const override { return path_; }
+  bool small_reads_are_cheap() const override { return true; }
 
  private:
   FileSource(int fd, uint64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}

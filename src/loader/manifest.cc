@@ -1,12 +1,15 @@
 #include "loader/manifest.h"
 
 #include <gguf.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -50,9 +53,15 @@ StatusOr<std::vector<ManifestTensor>> TensorMap(const ByteSource& src, size_t ch
 
 }  // namespace
 
-std::string Sha256HexOf(const void* data, size_t len) {
+std::string Sha256HexOf(const void* data, size_t len) { return Sha256HexOf(std::vector<ByteSpan>{{data, len}}); }
+
+std::string Sha256HexOf(const std::vector<ByteSpan>& parts) {
   unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(static_cast<const unsigned char*>(data), len, d);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  unsigned int n = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
+  for (const ByteSpan& p : parts) EVP_DigestUpdate(ctx.get(), p.data, p.size);
+  EVP_DigestFinal_ex(ctx.get(), d, &n);
   static const char* kDigits = "0123456789abcdef";
   std::string out(2 * sizeof(d), '0');
   for (size_t i = 0; i < sizeof(d); ++i) {
@@ -141,10 +150,16 @@ StatusOr<Manifest> Manifest::Parse(const std::string& text, const std::string& o
 }
 
 Status Manifest::VerifyChunk(size_t i, const void* data, size_t len, const std::string& uri) const {
+  return VerifyChunk(i, std::vector<ByteSpan>{{data, len}}, uri);
+}
+
+Status Manifest::VerifyChunk(size_t i, const std::vector<ByteSpan>& parts, const std::string& uri) const {
+  size_t len = 0;
+  for (const ByteSpan& p : parts) len += p.size;
   if (i >= sha256_.size() || len != chunk_size(i)) {
     return DataLoss("chunk " + std::to_string(i) + " of " + uri + " is outside the manifest");
   }
-  std::string got = Sha256HexOf(data, len);
+  std::string got = Sha256HexOf(parts);
   if (got != sha256_[i]) {
     return DataLoss("checksum mismatch in chunk " + std::to_string(i) + " (bytes " +
                     std::to_string(chunk_offset(i)) + "-" + std::to_string(chunk_offset(i) + len) +

@@ -14,6 +14,12 @@
 
 namespace cohost::loader {
 
+// A read-only run of bytes.
+struct ByteSpan {
+  const void* data;
+  size_t size;
+};
+
 struct ManifestTensor {
   std::string name;
   uint64_t offset = 0;  // absolute file offset of its data
@@ -44,6 +50,9 @@ class Manifest {
   // OK when `data` (the chunk's bytes) hashes to chunk i's SHA-256; kDataLoss naming the chunk,
   // its offsets and both hashes otherwise.
   Status VerifyChunk(size_t i, const void* data, size_t len, const std::string& uri) const;
+  // The same for a chunk whose bytes lie in several buffers: `parts`, in file order, together
+  // make up the chunk.
+  Status VerifyChunk(size_t i, const std::vector<ByteSpan>& parts, const std::string& uri) const;
 
  private:
   uint64_t file_size_ = 0;
@@ -55,7 +64,8 @@ class Manifest {
 // "<uri>.manifest.json" (same scheme, same place).
 std::string ManifestUriFor(const std::string& model_uri);
 
-// Hex SHA-256 of a buffer.
+// Hex SHA-256 of a buffer, or of several in order.
 std::string Sha256HexOf(const void* data, size_t len);
+std::string Sha256HexOf(const std::vector<ByteSpan>& parts);
 
 }  // namespace cohost::loader

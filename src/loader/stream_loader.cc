@@ -230,24 +230,60 @@ class DataStreamer {
     }
   }
 
-  // The host tensor that wholly contains the chunk, if any: then the chunk is read in place.
-  char* InPlace(const Chunk& c) {
+  // Where each byte of a chunk goes: runs in file order that together cover the chunk. A run
+  // inside a host-memory tensor is read straight into it (`host`); the rest (device tensors,
+  // and the padding between tensors) lands at its place in the staging buffer.
+  struct Piece {
+    uint64_t offset;
+    size_t size;
+    char* host;            // null: staging
+    const Target* target;  // null: padding between tensors
+  };
+
+  std::vector<Piece> Pieces(const Chunk& c) const {
+    std::vector<Piece> pieces;
+    const uint64_t end = c.offset + c.size;
+    uint64_t at = c.offset;
     auto it = std::upper_bound(targets_.begin(), targets_.end(), c.offset,
                                [](uint64_t off, const Target& t) { return off < t.offset; });
-    if (it == targets_.begin()) return nullptr;
-    --it;
-    if (c.offset + c.size > it->offset + it->size) return nullptr;
-    if (!it->tensor->buffer || !ggml_backend_buffer_is_host(it->tensor->buffer)) return nullptr;
-    return static_cast<char*>(it->tensor->data) + (c.offset - it->offset);
+    if (it != targets_.begin()) --it;
+    for (; it != targets_.end() && it->offset < end; ++it) {
+      uint64_t lo = std::max<uint64_t>(at, it->offset);
+      uint64_t hi = std::min<uint64_t>(end, it->offset + it->size);
+      if (lo >= hi) continue;
+      if (lo > at) pieces.push_back({at, static_cast<size_t>(lo - at), nullptr, nullptr});
+      bool host = it->tensor->buffer && ggml_backend_buffer_is_host(it->tensor->buffer);
+      char* dst = host ? static_cast<char*>(it->tensor->data) + (lo - it->offset) : nullptr;
+      pieces.push_back({lo, static_cast<size_t>(hi - lo), dst, &*it});
+      at = hi;
+    }
+    if (at < end) pieces.push_back({at, static_cast<size_t>(end - at), nullptr, nullptr});
+    return pieces;
+  }
+
+  // Reads the chunk's pieces (padding only when it is checksummed), then checks the checksum.
+  Status ReadPieces(const Chunk& c, const std::vector<Piece>& pieces, char* staging) {
+    std::vector<ByteSpan> parts;
+    for (const Piece& p : pieces) {
+      char* dst = p.host ? p.host : staging + (p.offset - c.offset);
+      if (!p.target && !o_.manifest) continue;
+      RETURN_IF_ERROR(src_.ReadAt(p.offset, dst, p.size));
+      parts.push_back({dst, p.size});
+    }
+    if (o_.manifest) return o_.manifest->VerifyChunk(c.index, parts, src_.uri());
+    return Status::Ok();
   }
 
   Status LoadChunk(const Chunk& c, std::vector<char>& staging) {
-    char* direct = InPlace(c);
-    char* buf = direct ? direct : staging.data();
+    std::vector<Piece> pieces = Pieces(c);
+    // A remote source gets one request per chunk: then only a chunk that lies wholly inside one
+    // host tensor is read in place; any other goes to staging whole and is scattered after.
+    const bool whole = !src_.small_reads_are_cheap() && !(pieces.size() == 1 && pieces[0].host);
+    if (whole) pieces = {{c.offset, c.size, nullptr, nullptr}};
     Status s;
     for (int attempt = 0; attempt <= o_.retries; ++attempt) {
-      s = src_.ReadAt(c.offset, buf, c.size);
-      if (s.ok() && o_.manifest) s = o_.manifest->VerifyChunk(c.index, buf, c.size, src_.uri());
+      s = whole ? src_.ReadAt(c.offset, staging.data(), c.size) : ReadPieces(c, pieces, staging.data());
+      if (s.ok() && whole && o_.manifest) s = o_.manifest->VerifyChunk(c.index, staging.data(), c.size, src_.uri());
       if (s.ok()) break;
       if (s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
           s.code() == StatusCode::kFailedPrecondition) break;  // retrying cannot help
@@ -257,7 +293,16 @@ class DataStreamer {
                                   "-" + std::to_string(c.offset + c.size) + ") failed after " +
                                   std::to_string(o_.retries + 1) + " attempts: " + s.message());
     }
-    if (!direct) Scatter(c, buf);
+    if (whole) {
+      Scatter(c, staging.data());
+    } else {
+      for (const Piece& p : pieces) {
+        if (p.target && !p.host) {
+          ggml_backend_tensor_set(p.target->tensor, staging.data() + (p.offset - c.offset),
+                                  p.offset - p.target->offset, p.size);
+        }
+      }
+    }
     done_ += c.size;
     Report(false);
     return Status::Ok();

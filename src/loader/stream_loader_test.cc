@@ -111,6 +111,48 @@ TEST_F(StreamLoaderTest, ManifestRoundTripsAndNamesABadChunk) {
   EXPECT_FALSE(Manifest::Parse("not json", "t").ok());
 }
 
+// A local chunk that spans several tensors is read piece by piece straight into them; its
+// checksum must still cover every piece.
+TEST_F(StreamLoaderTest, LocalChunkSpanningTensorsIsVerifiedAcrossItsPieces) {
+  auto src = FileSource::Open(Path());
+  ASSERT_TRUE(src.ok());
+  auto m = Manifest::Build(**src, 64 << 10, 2);
+  ASSERT_TRUE(m.ok());
+  // A tensor that starts inside a chunk another tensor ends in; corrupt its first byte.
+  uint64_t at = 0;
+  size_t chunk = 0;
+  const auto& ts = m->tensors();
+  for (size_t i = 1; i < ts.size() && at == 0; ++i) {
+    if (ts[i].first_chunk == ts[i - 1].last_chunk && ts[i].size > 0) {
+      at = ts[i].offset;
+      chunk = ts[i].first_chunk;
+    }
+  }
+  ASSERT_NE(at, 0u) << "no chunk spans two tensors";
+  std::string bad = (*dir_ / "bad.gguf").string();
+  fs::copy_file(Path(), bad, fs::copy_options::overwrite_existing);
+  {
+    std::fstream f(bad, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(at));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x5a);
+    f.seekp(static_cast<std::streamoff>(at));
+    f.write(&c, 1);
+  }
+  auto bad_src = FileSource::Open(bad);
+  ASSERT_TRUE(bad_src.ok());
+  StreamOptions o;
+  o.manifest = &*m;
+  o.concurrency = 2;
+  o.retries = 0;
+  auto r = StreamModel(**bad_src, llama_model_default_params(), o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("checksum mismatch in chunk " + std::to_string(chunk) + " "), std::string::npos)
+      << r.status().message();
+}
+
 TEST_F(StreamLoaderTest, TruncatedAndNonGgufFilesAreNamed) {
   std::string cut = (*dir_ / "cut.gguf").string();
   fs::copy_file(Path(), cut, fs::copy_options::overwrite_existing);
