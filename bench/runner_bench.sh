@@ -13,8 +13,9 @@
 #   3. starts `cohost runner` with --threads N --parallel 16 --context P+G (the same KV cells per
 #      sequence as batched-bench's -c 16*(P+G)), the same -b/-ub and the same flash-attention
 #      setting (--flash-attn, default off: faster on CPUs for both), on a free port;
-#   4. K times: runs llama-batched-bench -npp P -ntg G -npl 1,16 -t N (its S_TG), then
-#   5.          stream_load with 1 and with 16 streaming clients against the runner;
+#   4. K times, in two back-to-back pairs: llama-batched-bench -npp P -ntg G -npl 1 -t N (its
+#   5.          S_TG) next to stream_load with 1 streaming client against the runner, then -npl 16
+#               next to 16 clients; which side goes first alternates;
 #   6. prints medians (and the best of the K), the ratios runner/batched-bench at B=1 and B=16
 #      and runner16/runner1, TTFT p50/p99 at 16 streams, and writes everything (all samples too)
 #      as JSON to --out.
@@ -173,40 +174,43 @@ until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
 done
 log "runner listening on port $port"
 
-# 4 and 5. Each repeat runs llama-batched-bench (B=1 and B=16), then stream_load with 1 and with
-# 16 clients, so that paired figures are taken close together in time.
+# 4 and 5. Each repeat takes two pairs, each pair back to back: llama-batched-bench at B=1 next to
+# stream_load with 1 client, and batched-bench at B=16 next to stream_load with 16 clients, so that
+# paired figures are taken as close together in time as they can be.
 ctx_total=$((streams * (prompt + gen)))
 : >"$work/batched.jsonl"
 : >"$work/runner1.jsonl"
 : >"$work/runner16.jsonl"
-run_batched() {
-  local i=$1 busy p0
+run_batched() {  # $1: repeat, $2: batch size
+  local i=$1 b=$2 busy p0
   busy="$(cpu_busy_pct)"
-  log "run $i/$repeat: llama-batched-bench -npl 1,$streams (CPUs ${busy}% busy before)"
+  log "run $i/$repeat: llama-batched-bench -npl $b (CPUs ${busy}% busy before)"
   p0="$(cpu_pressure)"
   "$llama_build/bin/llama-batched-bench" -m "$model" -c "$ctx_total" -b "$batch" -ub "$ubatch" \
-    -npp "$prompt" -ntg "$gen" -npl "1,$streams" -t "$threads" -fa "$flash_attn" --output-format jsonl \
-    >"$work/batched.$i.out" 2>"$work/batched.$i.err" || { tail -30 "$work/batched.$i.err" >&2; die "llama-batched-bench failed"; }
-  grep -h '^{' "$work/batched.$i.out" "$work/batched.$i.err" \
+    -npp "$prompt" -ntg "$gen" -npl "$b" -t "$threads" -fa "$flash_attn" --output-format jsonl \
+    >"$work/batched.$i.$b.out" 2>"$work/batched.$i.$b.err" || { tail -30 "$work/batched.$i.$b.err" >&2; die "llama-batched-bench failed"; }
+  grep -h '^{' "$work/batched.$i.$b.out" "$work/batched.$i.$b.err" \
     | jq -c --argjson run "$i" --arg p "$p0" --arg busy "$busy" '. + {run: $run, cpu_pressure_before: $p, cpu_busy_pct_before: $busy}' >>"$work/batched.jsonl" || true
 }
-run_runner() {
-  local i=$1 c p0 f
-  for c in 1 "$streams"; do
-    log "run $i/$repeat: stream_load --clients $c"
-    p0="$(cpu_pressure)"
-    "$stream_load" --address "127.0.0.1:$port" --clients "$c" --prompt-tokens "$prompt" \
-      --max-tokens "$gen" --json >"$work/load.$c.$i.json" 2>"$work/load.$c.$i.err" \
-      || { cat "$work/load.$c.$i.err" "$work/load.$c.$i.json" >&2; die "stream_load failed"; }
-    f="$work/runner1.jsonl"; [[ $c == 1 ]] || f="$work/runner16.jsonl"
-    jq -c --argjson run "$i" --arg p "$p0" '. + {run: $run, cpu_pressure_before: $p}' "$work/load.$c.$i.json" >>"$f"
-  done
+run_runner() {  # $1: repeat, $2: clients
+  local i=$1 c=$2 p0 f
+  log "run $i/$repeat: stream_load --clients $c"
+  p0="$(cpu_pressure)"
+  "$stream_load" --address "127.0.0.1:$port" --clients "$c" --prompt-tokens "$prompt" \
+    --max-tokens "$gen" --json >"$work/load.$c.$i.json" 2>"$work/load.$c.$i.err" \
+    || { cat "$work/load.$c.$i.err" "$work/load.$c.$i.json" >&2; die "stream_load failed"; }
+  f="$work/runner1.jsonl"; [[ $c == 1 ]] || f="$work/runner16.jsonl"
+  jq -c --argjson run "$i" --arg p "$p0" '. + {run: $run, cpu_pressure_before: $p}' "$work/load.$c.$i.json" >>"$f"
 }
 for i in $(seq 1 "$repeat"); do
   (( i == 1 )) || wait_quiet
-  # The order alternates, so that a machine that speeds up or slows down over a repeat favours
-  # neither side.
-  if (( i % 2 == 1 )); then run_batched "$i"; run_runner "$i"; else run_runner "$i"; run_batched "$i"; fi
+  # Which side of a pair goes first alternates between the pairs and between repeats, so that a
+  # machine that speeds up or slows down favours neither side.
+  if (( i % 2 == 1 )); then
+    run_batched "$i" 1; run_runner "$i" 1; run_runner "$i" "$streams"; run_batched "$i" "$streams"
+  else
+    run_runner "$i" 1; run_batched "$i" 1; run_batched "$i" "$streams"; run_runner "$i" "$streams"
+  fi
 done
 [[ "$(jq -s 'length' "$work/batched.jsonl")" -gt 0 ]] || die "could not parse llama-batched-bench's output (see $work)"
 pressure_end="$(cpu_pressure)"
