@@ -31,6 +31,9 @@ void AddRunnerCommand(CLI::App& app) {
                   "fail an HTTP/S3 read that moves no data for this long")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  cmd->add_flag("--load-huge-pages", o->load.stream.huge_pages,
+                "ask for transparent huge pages on host tensor memory when streaming (fewer page faults; "
+                "slower on VMs that return free memory to their host)");
   cmd->add_flag("!--no-verify", o->load.verify, "ignore a manifest beside the model");
   auto cache_gib = std::make_shared<double>(20);
   cmd->add_option("--cache-dir", o->load.cache.dir, "keep HTTP/S3 artifacts in this disk cache (default: none)");

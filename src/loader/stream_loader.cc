@@ -216,8 +216,10 @@ class DataStreamer {
 
   // Fresh host buffers fault in one 4 KiB page at a time as the reads land in them; asking for
   // transparent huge pages (where the kernel grants them on request, as Debian's does) makes
-  // that up to 512 times fewer faults. Advice only: nothing changes where it is refused.
+  // that up to 512 times fewer faults. Advice only: nothing changes where it is refused. Only
+  // with StreamOptions::huge_pages (see there why it is off by default).
   void AdviseHugePages() const {
+    if (!o_.huge_pages) return;
     std::set<ggml_backend_buffer_t> seen;
     const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
     for (const Target& t : targets_) {
