@@ -263,29 +263,33 @@ class DataStreamer {
     return pieces;
   }
 
-  // Reads the chunk's pieces (padding only when it is checksummed), then checks the checksum.
-  Status ReadPieces(const Chunk& c, const std::vector<Piece>& pieces, char* staging) {
+  // Reads the chunk, then checks its checksum. `whole`: in one read, into the staging buffer;
+  // otherwise piece by piece to where each belongs (padding only when it is checksummed).
+  Status Fetch(const Chunk& c, const std::vector<Piece>& pieces, bool whole, char* staging) {
     std::vector<ByteSpan> parts;
-    for (const Piece& p : pieces) {
-      char* dst = p.host ? p.host : staging + (p.offset - c.offset);
-      if (!p.target && !o_.manifest) continue;
-      RETURN_IF_ERROR(src_.ReadAt(p.offset, dst, p.size));
-      parts.push_back({dst, p.size});
+    if (whole) {
+      RETURN_IF_ERROR(src_.ReadAt(c.offset, staging, c.size));
+      parts.push_back({staging, c.size});
+    } else {
+      for (const Piece& p : pieces) {
+        if (!p.target && !o_.manifest) continue;
+        char* dst = p.host ? p.host : staging + (p.offset - c.offset);
+        RETURN_IF_ERROR(src_.ReadAt(p.offset, dst, p.size));
+        parts.push_back({dst, p.size});
+      }
     }
     if (o_.manifest) return o_.manifest->VerifyChunk(c.index, parts, src_.uri());
     return Status::Ok();
   }
 
   Status LoadChunk(const Chunk& c, std::vector<char>& staging) {
-    std::vector<Piece> pieces = Pieces(c);
+    const std::vector<Piece> pieces = Pieces(c);
     // A remote source gets one request per chunk: then only a chunk that lies wholly inside one
-    // host tensor is read in place; any other goes to staging whole and is scattered after.
+    // host tensor is read in place; any other is read whole into staging and copied out after.
     const bool whole = !src_.small_reads_are_cheap() && !(pieces.size() == 1 && pieces[0].host);
-    if (whole) pieces = {{c.offset, c.size, nullptr, nullptr}};
     Status s;
     for (int attempt = 0; attempt <= o_.retries; ++attempt) {
-      s = whole ? src_.ReadAt(c.offset, staging.data(), c.size) : ReadPieces(c, pieces, staging.data());
-      if (s.ok() && whole && o_.manifest) s = o_.manifest->VerifyChunk(c.index, staging.data(), c.size, src_.uri());
+      s = Fetch(c, pieces, whole, staging.data());
       if (s.ok()) break;
       if (s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
           s.code() == StatusCode::kFailedPrecondition) break;  // retrying cannot help
@@ -295,32 +299,15 @@ class DataStreamer {
                                   "-" + std::to_string(c.offset + c.size) + ") failed after " +
                                   std::to_string(o_.retries + 1) + " attempts: " + s.message());
     }
-    if (whole) {
-      Scatter(c, staging.data());
-    } else {
-      for (const Piece& p : pieces) {
-        if (p.target && !p.host) {
-          ggml_backend_tensor_set(p.target->tensor, staging.data() + (p.offset - c.offset),
-                                  p.offset - p.target->offset, p.size);
-        }
+    for (const Piece& p : pieces) {  // what landed in staging goes to its tensor
+      if (p.target && (whole || !p.host)) {
+        ggml_backend_tensor_set(p.target->tensor, staging.data() + (p.offset - c.offset),
+                                p.offset - p.target->offset, p.size);
       }
     }
     done_ += c.size;
     Report(false);
     return Status::Ok();
-  }
-
-  // Copies the chunk's bytes into every tensor it overlaps.
-  void Scatter(const Chunk& c, const char* buf) {
-    auto it = std::upper_bound(targets_.begin(), targets_.end(), c.offset,
-                               [](uint64_t off, const Target& t) { return off < t.offset; });
-    if (it != targets_.begin()) --it;
-    for (; it != targets_.end() && it->offset < c.offset + c.size; ++it) {
-      uint64_t lo = std::max<uint64_t>(c.offset, it->offset);
-      uint64_t hi = std::min<uint64_t>(c.offset + c.size, it->offset + it->size);
-      if (lo >= hi) continue;
-      ggml_backend_tensor_set(it->tensor, buf + (lo - c.offset), lo - it->offset, hi - lo);
-    }
   }
 
   void Report(bool final) {

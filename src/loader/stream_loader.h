@@ -6,8 +6,10 @@
 // tensor; the callback only records where each tensor's bytes lie in the file. Then `concurrency`
 // workers, each owning one staging buffer of `chunk_bytes` (the ring), fetch the data section in
 // file order, chunk by chunk, and copy each chunk into the tensors it overlaps as soon as it
-// arrives (ggml_backend_tensor_set; a chunk that lies inside one host-memory tensor is read straight
-// into it). Reads and copies of different chunks overlap. No temporary file, no full host copy.
+// arrives (ggml_backend_tensor_set). From a source where small reads are cheap (a local file),
+// the parts of a chunk inside host-memory tensors are read straight into them; from a remote one,
+// a chunk is one read, in place only when it lies inside one host-memory tensor. Reads and copies
+// of different chunks overlap. No temporary file, no full host copy.
 //
 // Tensors llama.cpp creates that the file lacks (optional biases, rope frequency factors,
 // per-matrix ".scale" and ".input_scale" factors, an untied output matrix) are filled with the values that make them
