@@ -9,7 +9,11 @@
 #
 # Environment:
 #   COHOST_CACHE_DIR   cache root (default: $XDG_CACHE_HOME/cohost or ~/.cache/cohost)
-#   COHOST_CUDA=ON     build ggml with CUDA (architectures from COHOST_CUDA_ARCHS, default 90)
+#   COHOST_CUDA=ON     build ggml with CUDA (architectures from COHOST_CUDA_ARCHS, default 90);
+#                      the cache then also holds lib/libllama-cohost.so: llama.cpp + ggml as one
+#                      shared library that links the CUDA runtime libraries dynamically
+#   COHOST_LLAMA_NATIVE=OFF  build ggml's CPU code for any x86-64 with AVX2 instead of this CPU
+#                      (for a build that travels to another machine)
 #   COHOST_LLAMA_SOURCE  use this llama.cpp checkout instead of the npm bundle
 set -euo pipefail
 
@@ -21,6 +25,7 @@ readonly TARGETS=(llama ggml llama-batched-bench llama-simple llama-bench)
 cache_root="${COHOST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cohost}"
 cuda="${COHOST_CUDA:-OFF}"
 cuda_archs="${COHOST_CUDA_ARCHS:-90}"
+native="${COHOST_LLAMA_NATIVE:-ON}"
 
 options=(
   -DCMAKE_BUILD_TYPE=Release
@@ -32,7 +37,7 @@ options=(
   -DLLAMA_BUILD_TOOLS=ON
   -DLLAMA_BUILD_EXAMPLES=ON
   -DLLAMA_OPENSSL=OFF
-  -DGGML_NATIVE=ON
+  -DGGML_NATIVE="$native"
   -DGGML_CUDA="$cuda"
 )
 # ggml's AMX kernels (used for quantized weights when -march=native finds AMX) crash with SIGSEGV
@@ -42,7 +47,7 @@ if [[ "${COHOST_LLAMA_AMX:-OFF}" != "ON" ]]; then
             "-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
 fi
 if [[ "$cuda" == "ON" ]]; then
-  options+=(-DCMAKE_CUDA_ARCHITECTURES="$cuda_archs")
+  options+=(-DCMAKE_CUDA_ARCHITECTURES="$cuda_archs" -DGGML_CUDA_NCCL=OFF)
   # CUDA's default install puts nvcc outside PATH.
   [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="$PATH:/usr/local/cuda/bin"
 fi
