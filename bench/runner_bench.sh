@@ -5,6 +5,7 @@
 #   bench/runner_bench.sh [--threads N] [--prompt P] [--gen G] [--repeat K] [--params 60M]
 #                         [--model FILE] [--build-dir DIR] [--out FILE.json] [--keep-logs]
 #                         [--quiet-wait S] [--no-build] [--flash-attn off|on|auto]
+#                         [--runner-arg ARG]... [--goal R] [--cohost BIN]
 #
 # Steps:
 #   1. builds `cohost` and `stream_load` in --build-dir (default build-bench/) against the
@@ -17,8 +18,12 @@
 #   5.          S_TG) next to stream_load with 1 streaming client against the runner, then -npl 16
 #               next to 16 clients; which side goes first alternates;
 #   6. prints medians (and the best of the K), the ratios runner/batched-bench at B=1 and B=16
-#      and runner16/runner1, TTFT p50/p99 at 16 streams, and writes everything (all samples too)
-#      as JSON to --out.
+#      and runner16/runner1, TTFT p50/p99 at 16 streams, the host work per decode step (from the
+#      runner's /stats where it reports it, and as implied by the two sides' step times), and
+#      writes everything (all samples too) as JSON to --out.
+# --runner-arg passes one more argument to `cohost runner` (repeatable, e.g. --host-sampling);
+# --cohost runs another cohost binary (an older build, say) with this script's stream_load;
+# --goal sets the runner/batched-bench ratio the summary checks (default 0.95).
 # The runner is stopped on every exit path (trap).
 set -euo pipefail
 
@@ -39,6 +44,9 @@ startup_deadline_s=120
 quiet_wait_s=0
 build=1
 flash_attn=off
+runner_args=()
+goal=0.95
+cohost_override=""
 
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -58,6 +66,9 @@ while [[ $# -gt 0 ]]; do
     --quiet-wait) quiet_wait_s="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --flash-attn) flash_attn="$2"; shift 2 ;;
+    --runner-arg) runner_args+=("$2"); shift 2 ;;
+    --goal) goal="$2"; shift 2 ;;
+    --cohost) cohost_override="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "runner_bench.sh: unknown argument $1" >&2; usage 2 ;;
   esac
@@ -104,6 +115,7 @@ if [[ $build == 1 ]]; then
   ninja -C "$build_dir" cohost stream_load >"$work/build.log" 2>&1 || { tail -50 "$work/build.log" >&2; die "build failed"; }
 fi
 cohost="$build_dir/bin/cohost"
+[[ -z "$cohost_override" ]] || cohost="$cohost_override"
 stream_load="$build_dir/bin/stream_load"
 [[ -x "$cohost" && -x "$stream_load" ]] || die "no cohost or stream_load in $build_dir/bin (run without --no-build)"
 
@@ -157,7 +169,7 @@ median() { jq -s 'sort | if length == 0 then 0 elif length % 2 == 1 then .[lengt
 log "starting cohost runner"
 "$cohost" runner --model "$model" --host 127.0.0.1 --port 0 --parallel "$streams" \
   --context $((prompt + gen)) --threads "$threads" --batch "$batch" --ubatch "$ubatch" \
-  --flash-attn "$flash_attn" >"$work/runner.out" 2>"$work/runner.err" &
+  --flash-attn "$flash_attn" "${runner_args[@]}" >"$work/runner.out" 2>"$work/runner.err" &
 runner_pid=$!
 port=""
 deadline=$((SECONDS + startup_deadline_s))
@@ -193,14 +205,22 @@ run_batched() {  # $1: repeat, $2: batch size
     | jq -c --argjson run "$i" --arg p "$p0" --arg busy "$busy" '. + {run: $run, cpu_pressure_before: $p, cpu_busy_pct_before: $busy}' >>"$work/batched.jsonl" || true
 }
 run_runner() {  # $1: repeat, $2: clients
-  local i=$1 c=$2 p0 f
+  local i=$1 c=$2 p0 f s0 s1
   log "run $i/$repeat: stream_load --clients $c"
   p0="$(cpu_pressure)"
+  s0="$(curl -fsS "http://127.0.0.1:$port/stats" || echo '{}')"
   "$stream_load" --address "127.0.0.1:$port" --clients "$c" --prompt-tokens "$prompt" \
     --max-tokens "$gen" --json >"$work/load.$c.$i.json" 2>"$work/load.$c.$i.err" \
     || { cat "$work/load.$c.$i.err" "$work/load.$c.$i.json" >&2; die "stream_load failed"; }
+  s1="$(curl -fsS "http://127.0.0.1:$port/stats" || echo '{}')"
   f="$work/runner1.jsonl"; [[ $c == 1 ]] || f="$work/runner16.jsonl"
-  jq -c --argjson run "$i" --arg p "$p0" '. + {run: $run, cpu_pressure_before: $p}' "$work/load.$c.$i.json" >>"$f"
+  # Host work per decode step on the inference thread, where the runner reports its step times.
+  jq -c --argjson run "$i" --arg p "$p0" --argjson s0 "$s0" --argjson s1 "$s1" \
+    '. + {run: $run, cpu_pressure_before: $p,
+          steps: (($s1.decode_steps // 0) - ($s0.decode_steps // 0)),
+          host_ms_per_step: (if ($s1.step_us // null) == null then null else
+            (($s1.step_us - $s0.step_us) - ($s1.decode_us - $s0.decode_us)) / 1000
+            / ([($s1.decode_steps - $s0.decode_steps), 1] | max) end)}' "$work/load.$c.$i.json" >>"$f"
 }
 for i in $(seq 1 "$repeat"); do
   (( i == 1 )) || wait_quiet
@@ -232,6 +252,8 @@ ttft1="$(jq '.ttft_ms.p50' "$work/runner1.jsonl" | median)"
 itl50="$(jq '.itl_ms.p50' "$work/runner16.jsonl" | median)"
 itl99="$(jq '.itl_ms.p99' "$work/runner16.jsonl" | median)"
 steady16="$(jq '.steady_decode_tokens_per_s' "$work/runner16.jsonl" | median)"
+host1="$(jq '.host_ms_per_step // empty' "$work/runner1.jsonl" | median)"
+host16="$(jq '.host_ms_per_step // empty' "$work/runner16.jsonl" | median)"
 # Paired ratios: each repeat's runner figure over the same repeat's batched-bench figure (taken
 # next to each other in time), then the median over repeats: less sensitive to the machine's
 # speed drifting between repeats than the ratio of the medians.
@@ -264,7 +286,8 @@ result="$(jq -n \
   --argjson ttft50 "$ttft50" --argjson ttft99 "$ttft99" --argjson ttft1 "$ttft1" \
   --argjson bb1_best "$bb1_best" --argjson bb16_best "$bb16_best" --argjson r1_best "$r1_best" --argjson r16_best "$r16_best" \
   --argjson itl50 "$itl50" --argjson itl99 "$itl99" --argjson steady16 "$steady16" --argjson stats "$stats" \
-  --argjson pair1 "$pair1" --argjson pair16 "$pair16" \
+  --argjson pair1 "$pair1" --argjson pair16 "$pair16" --argjson goal "$goal" \
+  --argjson host1 "$host1" --argjson host16 "$host16" \
   --slurpfile bb "$work/batched.jsonl" --slurpfile l1 "$work/runner1.jsonl" --slurpfile l16 "$work/runner16.jsonl" \
   '{
      machine: {host: $host, nproc: $nproc, cpu: $cpu,
@@ -277,7 +300,11 @@ result="$(jq -n \
      runner: {decode_tps_1: $r1, decode_tps_16: $r16, e2e_tps_1: $e2e1, e2e_tps_16: $e2e16,
               ttft_ms_1_p50: $ttft1, ttft_ms_16_p50: $ttft50, ttft_ms_16_p99: $ttft99,
               itl_ms_16_p50: $itl50, itl_ms_16_p99: $itl99,
-              steady_decode_tps_16: $steady16, stats_after: $stats},
+              steady_decode_tps_16: $steady16, stats_after: $stats,
+              host_ms_per_step_1: (if $host1 == 0 then null else $host1 end),
+              host_ms_per_step_16: (if $host16 == 0 then null else $host16 end)},
+     implied_host_ms_per_step: {b1: (if $r1 > 0 and $bb1 > 0 then 1000 / $r1 - 1000 / $bb1 else null end),
+                                b16: (if $r16 > 0 and $bb16 > 0 then 1000 * $streams / $r16 - 1000 * $streams / $bb16 else null end)},
      ratios: {runner_vs_batched_b1: (if $bb1 > 0 then $r1 / $bb1 else null end),
               runner_vs_batched_b16: (if $bb16 > 0 then $r16 / $bb16 else null end),
               runner16_vs_runner1: (if $r1 > 0 then $r16 / $r1 else null end),
@@ -286,13 +313,15 @@ result="$(jq -n \
                        runner_vs_batched_b1: (if $bb1_best > 0 then $r1_best / $bb1_best else null end),
                        runner_vs_batched_b16: (if $bb16_best > 0 then $r16_best / $bb16_best else null end),
                        runner16_vs_runner1: (if $r1_best > 0 then $r16_best / $r1_best else null end)},
-     goals: {runner_vs_batched_min: 0.95, runner16_vs_runner1_min: 3.5},
+     goals: {runner_vs_batched_min: $goal, runner16_vs_runner1_min: 3.5},
      samples: {batched_bench: $bb, runner_1: $l1, runner_16: $l16}
-   } | .goals.met = (.ratios.runner_vs_batched_b1 >= 0.95 and .ratios.runner_vs_batched_b16 >= 0.95
+   } | .goals.met = (.ratios.runner_vs_batched_b1 >= $goal and .ratios.runner_vs_batched_b16 >= $goal
                      and .ratios.runner16_vs_runner1 >= 3.5)
-     | .goals.met_paired = (.ratios.paired_runner_vs_batched_b1 >= 0.95
-                            and .ratios.paired_runner_vs_batched_b16 >= 0.95
-                            and .ratios.runner16_vs_runner1 >= 3.5)')"
+     | .goals.met_paired = (.ratios.paired_runner_vs_batched_b1 >= $goal
+                            and .ratios.paired_runner_vs_batched_b16 >= $goal
+                            and .ratios.runner16_vs_runner1 >= 3.5)
+     | .goals.ratio_met_paired = (.ratios.paired_runner_vs_batched_b1 >= $goal
+                                  and .ratios.paired_runner_vs_batched_b16 >= $goal)')"
 if [[ -n "$out" ]]; then
   printf '%s\n' "$result" >"$out"
   log "results written to $out"
@@ -309,8 +338,11 @@ printf '%-28s %12.1f %12.1f %10.3f\n' "cohost runner decode" "$r1" "$r16" "$(q .
 printf '%-28s %12.1f %12.1f\n' "cohost runner end-to-end" "$e2e1" "$e2e16"
 printf '%-28s %12s %12.1f\n' "cohost runner steady" "" "$steady16"
 echo
-printf 'runner / batched-bench:   B=1 %.3f   B=%d %.3f   (goal >= 0.95)\n' \
-  "$(q .ratios.runner_vs_batched_b1)" "$streams" "$(q .ratios.runner_vs_batched_b16)"
+printf 'runner / batched-bench:   B=1 %.3f   B=%d %.3f   (goal >= %s)\n' \
+  "$(q .ratios.runner_vs_batched_b1)" "$streams" "$(q .ratios.runner_vs_batched_b16)" "$goal"
+printf 'host work per step:       B=1 %s ms   B=%d %s ms (runner /stats);  implied by step times: B=1 %s ms   B=%d %s ms\n' \
+  "$(q .runner.host_ms_per_step_1)" "$streams" "$(q .runner.host_ms_per_step_16)" \
+  "$(q .implied_host_ms_per_step.b1)" "$streams" "$(q .implied_host_ms_per_step.b16)"
 printf 'paired (median over repeats of runner/bb in the same repeat):   B=1 %.3f   B=%d %.3f\n' \
   "$pair1" "$streams" "$pair16"
 printf 'runner %d streams / 1:     %.3f   (goal >= 3.5)\n' "$streams" "$(q .ratios.runner16_vs_runner1)"
@@ -319,4 +351,4 @@ printf 'ITL at %d streams:         p50 %.2f ms   p99 %.2f ms\n' "$streams" "$itl
 printf 'best of %d:                runner/bb B=1 %.3f, B=%d %.3f, runner16/1 %.3f  (S_TG %.1f / %.1f, runner %.1f / %.1f)\n' \
   "$repeat" "$(q .best_of_repeats.runner_vs_batched_b1)" "$streams" "$(q .best_of_repeats.runner_vs_batched_b16)" \
   "$(q .best_of_repeats.runner16_vs_runner1)" "$bb1_best" "$bb16_best" "$r1_best" "$r16_best"
-echo "goals met: with the paired ratios $(q .goals.met_paired); with the ratios of medians $(q .goals.met)"
+echo "goals met: with the paired ratios $(q .goals.met_paired); with the ratios of medians $(q .goals.met); runner/batched-bench >= $goal at both (paired) $(q .goals.ratio_met_paired)"

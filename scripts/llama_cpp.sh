@@ -99,6 +99,25 @@ cmake -S "$src" -B "$build" -G Ninja "${options[@]}" >"$base/configure.log" 2>&1
   { tail -30 "$base/configure.log" >&2; exit 1; }
 cmake --build "$build" --target "${TARGETS[@]}" -j"$(nproc)" >"$base/build.log" 2>&1 ||
   { tail -30 "$base/build.log" >&2; exit 1; }
+# A CUDA build is also packed as one shared library (llama.cpp + ggml, the CUDA kernels once) that
+# links the CUDA runtime libraries dynamically, with llama-batched-bench relinked against it: the
+# binaries stay small enough to copy to a GPU machine, and they load the CUDA libraries found there.
+if [[ "$cuda" == "ON" ]]; then
+  log "packing $base/lib/libllama-cohost.so"
+  mkdir -p "$base/lib" "$base/bin"
+  cuda_lib="$(dirname "$(command -v nvcc)")/../lib64"
+  cuda_libs=(-L"$cuda_lib" -L"$cuda_lib/stubs" -lcudart -lcublas -lcublasLt -lcuda)
+  b="$build"
+  g++ -shared -o "$base/lib/libllama-cohost.so" -Wl,-soname,libllama-cohost.so \
+    -Wl,--whole-archive "$b/src/libllama.a" "$b/ggml/src/libggml.a" "$b/ggml/src/libggml-cpu.a" \
+    "$b/ggml/src/ggml-cuda/libggml-cuda.a" "$b/ggml/src/libggml-base.a" -Wl,--no-whole-archive \
+    "${cuda_libs[@]}" -fopenmp -lpthread -ldl
+  g++ -o "$base/bin/llama-batched-bench" \
+    "$b/tools/batched-bench/CMakeFiles/llama-batched-bench.dir/main.cpp.o" \
+    "$b/tools/batched-bench/libllama-batched-bench-impl.a" "$b/common/libllama-common.a" \
+    "$b/common/libllama-common-base.a" "$b/vendor/cpp-httplib/libcpp-httplib.a" \
+    -L"$base/lib" -lllama-cohost -Wl,-rpath,'$ORIGIN/../lib' "${cuda_libs[@]}" -fopenmp -lpthread -ldl
+fi
 echo "$src" >"$base/source_dir"
 touch "$base/built.ok"
 echo "$build"

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/runner_log.h"
+#include "agent/standby_pool.h"
 
 namespace cohost::agent {
 namespace {
@@ -103,19 +104,30 @@ void CopySupervisor::Spawn(SupervisorTime now, const char* reason) {
   // error of this run is read from where it begins.
   log_offset_ = FileSize(launch_.log_path);
   client_.Close();
-  auto p = sys::Process::Spawn({argv_, launch_.log_path, RunnerEnvironment(launch_)});
-  ++starts_;
-  if (!p.ok()) {
-    HandleCrash(now, "cannot start the runner: " + p.status().message());
-    return;
+  const std::vector<std::string> env = RunnerEnvironment(launch_);
+  std::optional<sys::Process> standby;
+  if (options_.standby) {
+    standby = options_.standby->Take(env, std::vector<std::string>(argv_.begin() + 1, argv_.end()),
+                                     launch_.log_path);
+    if (!standby) (void)options_.standby->Want(env);  // for the next copy here
   }
-  process_ = std::move(*p);
+  ++starts_;
+  if (standby) {
+    process_ = std::move(*standby);
+  } else {
+    auto p = sys::Process::Spawn({argv_, launch_.log_path, env});
+    if (!p.ok()) {
+      HandleCrash(now, "cannot start the runner: " + p.status().message());
+      return;
+    }
+    process_ = std::move(*p);
+  }
   loading_since_ = now;
   failed_health_checks_ = 0;
   SetState(CopyState::kLoading);
   Emit(now, reason,
-       "runner pid " + std::to_string(process_->pid()) + " loading " + launch_.model_path +
-           " on " + address_.ToString() + " (start " + std::to_string(starts_) + ")");
+       "runner pid " + std::to_string(process_->pid()) + (standby ? " (a standby)" : "") + " loading " +
+           launch_.model_path + " on " + address_.ToString() + " (start " + std::to_string(starts_) + ")");
 }
 
 void CopySupervisor::Poll(SupervisorTime now) {

@@ -8,7 +8,9 @@
 // States and transitions: agent/copy_state.h.
 //
 // Time is an argument: every call takes `now` (a steady_clock time), and nothing here reads a
-// clock or sleeps, except Stop(), which blocks up to `stop_grace` waiting for the runner to exit.
+// clock or sleeps, except Stop(), which blocks up to `stop_grace` waiting for the runner to exit,
+// and a start from a standby (SupervisorOptions::standby), which waits up to 3 s for a standby
+// that is still starting up to take the copy.
 // The owner calls Poll() periodically (every 100 ms to 1 s, say); the supervisor only moves
 // forward inside calls. What does real I/O: spawning, reaping and signalling the process, reading
 // the tail of the runner's log when it exits, and blocking HTTP requests to the runner's socket
@@ -46,6 +48,7 @@
 namespace cohost::agent {
 
 using SupervisorTime = std::chrono::steady_clock::time_point;
+class StandbyPool;
 
 // One thing that happened to a copy, for the control plane's event log.
 struct CopyEvent {
@@ -84,6 +87,11 @@ struct SupervisorOptions {
   std::chrono::milliseconds drain_timeout{std::chrono::minutes(5)};
   // After SIGTERM, the runner gets this long to exit before SIGKILL.
   std::chrono::milliseconds stop_grace{10000};
+
+  // Start runners from this pool of standbys when it has one for the runner's environment (and
+  // ask it to keep one ready); null: every runner is a fresh process. Not owned; outlives the
+  // supervisor; used on the owner thread only.
+  StandbyPool* standby = nullptr;
 };
 
 class CopySupervisor {

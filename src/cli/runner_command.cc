@@ -6,15 +6,64 @@
 
 #include "core/log.h"
 #include "runner/runner_main.h"
+#include "runner/standby.h"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <vector>
 
 namespace cohost::cli {
+namespace {
+
+// `cohost runner --standby`: waits as a standby, then runs the arguments it is started with as
+// this same command would, in this process (see runner/standby.h).
+int RunStandbyThenRunner(const runner::RunnerOptions& o) {
+  if (o.exit_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) return 1;
+  }
+  if (o.verbose) log::SetLevel(log::Level::kDebug);
+  runner::StandbyOptions so;
+  so.server = o.server;
+  so.verbose = o.verbose;
+  auto start = runner::RunStandby(so);
+  if (!start.ok()) {
+    if (start.status().code() == StatusCode::kCancelled) return 0;
+    log::Error("standby failed", {{"error", start.status().message()}});
+    return 1;
+  }
+  if (!start->log_path.empty()) {
+    if (Status st = runner::RedirectOutput(start->log_path); !st.ok()) {
+      log::Error("standby cannot start", {{"error", st.message()}});
+      return 1;
+    }
+  }
+  CLI::App app{"cohost"};
+  AddRunnerCommand(app);
+  std::vector<const char*> argv = {"cohost"};
+  for (const std::string& a : start->args) argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}
+
+}  // namespace
 
 void AddRunnerCommand(CLI::App& app) {
   auto o = std::make_shared<runner::RunnerOptions>();
   auto gather_ms = std::make_shared<double>(o->scheduler.admission_gather_us / 1000.0);
   o->server.port = 8080;
   CLI::App* cmd = app.add_subcommand("runner", "Serve one model over HTTP with continuous batching (like llama-server)");
-  cmd->add_option("--model", o->model.path, "GGUF model: a path, file://, http(s)://URL or s3://bucket/key")->required();
+  cmd->add_option("--model", o->model.path, "GGUF model: a path, file://, http(s)://URL or s3://bucket/key");
+  auto standby = std::make_shared<bool>(false);
+  cmd->add_flag("--standby", *standby,
+                "start without a model: bring up the runtime and devices, then wait on --socket for "
+                "POST /standby/start with the runner's arguments (used by cohost serve)");
   auto load_mode = std::make_shared<std::string>("auto");
   auto chunk_mib = std::make_shared<double>(8);
   cmd->add_option("--load-mode", *load_mode,
@@ -34,6 +83,12 @@ void AddRunnerCommand(CLI::App& app) {
   cmd->add_flag("--load-huge-pages", o->load.stream.huge_pages,
                 "ask for transparent huge pages on host tensor memory when streaming (fewer page faults; "
                 "slower on VMs that return free memory to their host)");
+  auto staging = std::make_shared<std::string>("pinned-async");
+  cmd->add_option("--load-staging", *staging,
+                  "how streamed bytes reach device memory: pinned-async (pinned buffers, copies overlapping "
+                  "reads), pinned, pageable (no effect on CPU-only loads)")
+      ->check(CLI::IsMember({"pinned-async", "pinned", "pageable"}))
+      ->capture_default_str();
   cmd->add_flag("!--no-verify", o->load.verify, "ignore a manifest beside the model");
   auto cache_gib = std::make_shared<double>(20);
   cmd->add_option("--cache-dir", o->load.cache.dir, "keep HTTP/S3 artifacts in this disk cache (default: none)");
@@ -66,13 +121,21 @@ void AddRunnerCommand(CLI::App& app) {
                   "when idle, wait this long for the rest of a burst before the first step (0-1000)")
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
+  cmd->add_flag("!--host-sampling", o->scheduler.backend_sampling,
+                "sample every token on the host from its logits, not inside the decode graph on the "
+                "model's backend (which llama.cpp does for greedy and top-k/top-p/min-p/temperature "
+                "without penalties)");
   cmd->add_flag("!--no-mmap", o->model.use_mmap, "read the model instead of mapping it");
   cmd->add_flag("--verbose,-v", o->verbose, "debug logs, and llama.cpp's own logging");
   cmd->add_flag("--exit-with-parent", o->exit_with_parent, "exit when the parent process dies (used by cohost serve)");
-  cmd->callback([o, gather_ms, flash_attn, load_mode, chunk_mib, cache_gib] {
+  cmd->callback([o, gather_ms, flash_attn, load_mode, chunk_mib, cache_gib, staging, standby] {
     log::SetComponent("runner");
+    if (*standby) throw CLI::RuntimeError(RunStandbyThenRunner(*o));
+    if (o->model.path.empty()) throw CLI::RequiredError("--model");
     o->load.mode = *loader::ParseLoadMode(*load_mode);
     o->load.stream.chunk_bytes = static_cast<size_t>(*chunk_mib * (1 << 20));
+    o->load.stream.pinned_staging = *staging != "pageable";
+    o->load.stream.async_copies = *staging == "pinned-async";
     o->load.cache.max_bytes = static_cast<uint64_t>(*cache_gib * (1 << 30));
     if (o->model.path.rfind("s3://", 0) == 0) {
       const char* home = std::getenv("HOME");

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/standby_pool.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
 #include "control/node_controller.h"
@@ -35,6 +36,7 @@ struct ServeFlags {
   int http_threads = 2;
   int threads_per_copy = 1;
   bool no_demo = false;
+  std::string standby_runners = "auto";
 };
 
 int64_t NowMs() {
@@ -182,7 +184,35 @@ int Run(const ServeFlags& f) {
     return out;
   };
   nco.on_copies_changed = [&] { router.CloseIdleConnections(); };
+  // Standby runners: started ahead of need, with the runtime and devices up (runner/standby.h).
+  bool has_gpu = false;
+  for (const Device& d : inventory->devices) has_gpu = has_gpu || d.kind == DeviceKind::kCuda;
+  std::unique_ptr<agent::StandbyPool> standby;
+  if (f.standby_runners == "on" || (f.standby_runners == "auto" && has_gpu)) {
+    standby = std::make_unique<agent::StandbyPool>(
+        agent::StandbyPoolOptions{SelfPath(), f.data_dir + "/run/standby", false});
+    nco.supervisor.standby = standby.get();
+  }
   control::NodeController node(**store, api, *inventory, directory, nco);
+  if (standby) {
+    // One standby per GPU now (and one for virtual devices), so even the first copy finds one.
+    // Runners on other environments (a compute share, several devices) get theirs on first use.
+    bool has_virtual = false;
+    for (const Device& d : inventory->devices) {
+      has_virtual = has_virtual || d.kind == DeviceKind::kVirtual;
+      if (d.kind != DeviceKind::kCuda) continue;
+      agent::RunnerLaunch pinned;
+      pinned.cuda_devices = std::vector<int>{d.cuda_index};
+      (void)standby->Want(agent::RunnerEnvironment(pinned));
+    }
+    if (has_virtual) {
+      // As the controller pins a copy on a virtual device: hidden from every GPU when the node
+      // has some, left alone when it has none.
+      agent::RunnerLaunch none;
+      if (has_gpu) none.cuda_devices = std::vector<int>{};
+      (void)standby->Want(agent::RunnerEnvironment(none));
+    }
+  }
   controller = &node;
 
   net::ServerOptions so;
@@ -241,6 +271,11 @@ void AddServeCommand(CLI::App& app) {
   cmd->add_option("--inventory", f->inventory, "inventory file of virtual accelerators (default: discovered devices, or two virtual ones when no GPU)");
   cmd->add_option("--http-threads", f->http_threads, "HTTP I/O threads")->capture_default_str();
   cmd->add_option("--threads-per-copy", f->threads_per_copy, "compute threads of each runner (0: the copy's cpu_cores)")->capture_default_str();
+  cmd->add_option("--standby-runners", f->standby_runners,
+                  "keep a runner process ready per device, its runtime and device up, so a new copy "
+                  "only loads its model: auto (on GPUs), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
   cmd->add_flag("--no-demo", f->no_demo, "do not create the demo endpoint and components in an empty store");
   cmd->callback([f] { throw CLI::RuntimeError(Run(*f)); });
 }

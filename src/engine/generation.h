@@ -46,7 +46,8 @@ struct GenerationEvent {
   double generation_ms = 0;  // first token -> finished
 };
 
-// Called on the scheduler thread, in order, ending with exactly one kFinished event.
+// Called on the scheduler's output thread (one thread for all requests), in order, ending with
+// exactly one kFinished event.
 // It must not block and must not call back into the Scheduler synchronously.
 using EventCallback = std::function<void(const GenerationEvent&)>;
 

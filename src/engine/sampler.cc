@@ -3,10 +3,21 @@
 #include <llama.h>
 
 namespace cohost::engine {
+namespace {
+
+bool HasPenalties(const SamplingParams& p) {
+  return p.frequency_penalty != 0 || p.presence_penalty != 0 || p.repeat_penalty != 1;
+}
+
+}  // namespace
+
+bool BackendSamplable(const SamplingParams& p) { return !HasPenalties(p); }
 
 Sampler::Sampler(const Model& model, const SamplingParams& p)
-    : chain_(llama_sampler_chain_init(llama_sampler_chain_default_params())), n_vocab_(model.n_vocab()) {
-  const bool penalties = p.frequency_penalty != 0 || p.presence_penalty != 0 || p.repeat_penalty != 1;
+    : chain_(llama_sampler_chain_init(llama_sampler_chain_default_params())),
+      params_(p),
+      n_vocab_(model.n_vocab()) {
+  const bool penalties = HasPenalties(p);
   plain_greedy_ = p.temperature <= 0 && !penalties;
   if (penalties) {
     llama_sampler_chain_add(chain_, llama_sampler_init_penalties(model.n_vocab(), 64, p.repeat_penalty,
@@ -25,6 +36,23 @@ Sampler::Sampler(const Model& model, const SamplingParams& p)
 }
 
 Sampler::~Sampler() { llama_sampler_free(chain_); }
+
+bool Sampler::Attach(llama_context* ctx, int seq) {
+  if (attached() || !BackendSamplable(params_)) return false;
+  if (!llama_set_sampler(ctx, seq, chain_)) return false;
+  attached_seq_ = seq;
+  return true;
+}
+
+void Sampler::Detach(llama_context* ctx) {
+  if (!attached()) return;
+  llama_set_sampler(ctx, attached_seq_, nullptr);
+  attached_seq_ = -1;
+}
+
+bool Sampler::ReusableFor(const SamplingParams& p) const {
+  return plain_greedy_ && p.temperature <= 0 && !HasPenalties(p);
+}
 
 // Two passes: the maximum over eight independent lanes, which the compiler turns into vector max
 // instructions, then the first index holding it. A single compare-and-remember loop is a chain
@@ -48,7 +76,12 @@ Token FirstArgMax(const float* x, int n) {
 }
 
 Token Sampler::Sample(llama_context* ctx, int idx) {
-  if (plain_greedy_) {
+  if (attached()) {
+    // The backend sampled it (and llama_sampler_sample would only accept it: a no-op for the
+    // stateless samplers a backend chain holds; the seeded draw advanced when it was drawn).
+    const llama_token t = llama_get_sampled_token_ith(ctx, idx);
+    if (t != LLAMA_TOKEN_NULL) return t;
+  } else if (plain_greedy_) {
     const float* logits = llama_get_logits_ith(ctx, idx);
     if (logits) return FirstArgMax(logits, n_vocab_);
   }

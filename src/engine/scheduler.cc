@@ -10,8 +10,8 @@
 #include "engine/context_params.h"
 #include "engine/llama_runtime.h"
 #include "engine/memory_estimate.h"
+#include "engine/output_stage.h"
 #include "engine/sampler.h"
-#include "engine/text_assembler.h"
 
 namespace cohost::engine {
 namespace {
@@ -71,16 +71,17 @@ struct Scheduler::Slot {
   int index = 0;
   bool active = false;
   uint64_t id = 0;
-  GenerationRequest request;
+  GenerationRequest request;  // its on_event moved to the output stage at admission
+  // Kept across requests while it is reusable (a plain greedy chain): attaching a backend chain
+  // makes llama.cpp re-plan its graph, which is worth avoiding per request.
   std::unique_ptr<Sampler> sampler;
-  std::unique_ptr<TextAssembler> text;
   int prompt_pos = 0;  // prompt tokens decoded so far
   int n_past = 0;      // KV positions used
   bool decoding = false;
   Token pending = 0;   // sampled, not yet decoded
   int completion_tokens = 0;
   uint64_t admitted_seq = 0;
-  int64_t submitted_us = 0, admitted_us = 0, first_token_us = 0;
+  int64_t first_token_us = 0;
 };
 
 Scheduler::Scheduler(const Model& model, SchedulerOptions options)
@@ -109,12 +110,16 @@ StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Model& model, Sched
     s->slots_.back()->index = i;
   }
   s->batch_ = std::make_unique<Batch>(options.batch);
+  s->output_ = std::make_unique<OutputStage>(model, kMaxOutputLagSteps);
   s->stats_.slots_total = options.parallel;
   return s;
 }
 
 Scheduler::~Scheduler() {
   Stop();
+  for (auto& slot : slots_) {
+    if (slot->sampler) slot->sampler->Detach(ctx_);
+  }
   slots_.clear();
   batch_.reset();
   if (ctx_) llama_free(ctx_);
@@ -136,6 +141,7 @@ void Scheduler::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (output_) output_->Close();  // every event of the finished requests is delivered
   for (Queued& q : orphans) {
     GenerationEvent e;
     e.kind = GenerationEvent::Kind::kFinished;
@@ -190,8 +196,16 @@ void Scheduler::Cancel(uint64_t id) {
 }
 
 SchedulerStats Scheduler::GetStats() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return stats_;
+  SchedulerStats st;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    st = stats_;
+  }
+  // Requests finish on the output stage, possibly after the inference thread went idle.
+  st.requests_finished = output_->requests_finished();
+  st.tokens_generated = output_->tokens_generated();
+  st.prompt_tokens = output_->prompt_tokens();
+  return st;
 }
 
 bool Scheduler::WaitForWork() {
@@ -249,23 +263,40 @@ void Scheduler::Admit(Queued&& q) {
   s.active = true;
   s.id = q.id;
   s.request = std::move(q.request);
-  s.sampler = std::make_unique<Sampler>(model_, s.request.sampling);
-  s.text = std::make_unique<TextAssembler>(s.request.stop);
+  if (!s.sampler || !s.sampler->ReusableFor(s.request.sampling)) {
+    if (s.sampler) s.sampler->Detach(ctx_);
+    s.sampler = std::make_unique<Sampler>(model_, s.request.sampling);
+    if (options_.backend_sampling) s.sampler->Attach(ctx_, s.index);
+  }
   s.prompt_pos = 0;
   s.n_past = 0;
   s.decoding = false;
   s.completion_tokens = 0;
   s.admitted_seq = admissions_++;
-  s.submitted_us = q.submitted_us;
-  s.admitted_us = NowUs();
   s.first_token_us = 0;
+  OutputRecord r;
+  r.kind = OutputRecord::Kind::kBegin;
+  r.id = s.id;
+  r.begin = std::make_unique<OutputRequest>();
+  r.begin->on_event = std::move(s.request.on_event);
+  r.begin->stop = std::move(s.request.stop);
+  r.begin->prompt_tokens = static_cast<int>(s.request.prompt.size());
+  r.begin->submitted_us = q.submitted_us;
+  r.begin->admitted_us = NowUs();
+  records_.push_back(std::move(r));
 }
 
 void Scheduler::Loop() {
   while (WaitForWork()) {
+    const int64_t t0 = NowUs();
     Step();
+    // Published before the records go out, so that a caller who sees a request finished also
+    // sees the step that finished it in the stats.
     PublishStats();
+    PostRecords();
+    step_us_ += NowUs() - t0;
   }
+  ReleaseStopped();
   for (auto& slot : slots_) {
     if (slot->active) Finish(*slot, FinishReason::kCancelled);
   }
@@ -281,10 +312,30 @@ void Scheduler::Loop() {
     e.prompt_tokens = static_cast<int>(q.request.prompt.size());
     q.request.on_event(e);
   }
+  PostRecords();
   PublishStats();
 }
 
+void Scheduler::PostRecords() {
+  // Keep at most kMaxOutputLagSteps steps of output unprocessed; a cancel or Stop() does not wait.
+  output_->WaitForRoom([this] {
+    std::lock_guard<std::mutex> l(mu_);
+    return stopping_ || !cancels_.empty();
+  });
+  output_->Post(std::move(records_));
+  records_.clear();
+}
+
+void Scheduler::ReleaseStopped() {
+  for (uint64_t id : output_->TakeStopped()) {
+    for (auto& slot : slots_) {
+      if (slot->active && slot->id == id) Release(*slot);
+    }
+  }
+}
+
 void Scheduler::Step() {
+  ReleaseStopped();
   std::vector<SlotView> views;
   for (auto& s : slots_) {
     if (!s->active) continue;
@@ -312,6 +363,7 @@ void Scheduler::Step() {
     }
   }
 
+  const int64_t t_decode = NowUs();
   const int rc = llama_decode(ctx_, batch);
   ++decode_steps_;
   if (rc != 0) {
@@ -330,26 +382,29 @@ void Scheduler::Step() {
       s.n_past += w.n_tokens;
     }
   }
-  for (auto [slot, idx] : outputs) HandleToken(*slot, slot->sampler->Sample(ctx_, idx));
+  // llama_decode may return before a GPU finishes; reading the first output waits for the step.
+  if (!outputs.empty()) llama_synchronize(ctx_);
+  const int64_t now = NowUs();
+  decode_us_ += now - t_decode;
+  for (auto [slot, idx] : outputs) HandleToken(*slot, slot->sampler->Sample(ctx_, idx), now);
 }
 
-void Scheduler::HandleToken(Slot& s, Token token) {
-  if (s.first_token_us == 0) s.first_token_us = NowUs();
+// Decides from the token id alone whether the sequence goes on; text and stop strings are the
+// output stage's (see output_stage.h).
+void Scheduler::HandleToken(Slot& s, Token token, int64_t now_us) {
+  if (s.first_token_us == 0) s.first_token_us = now_us;
   if (!s.request.sampling.ignore_eos && model_.IsEndOfGeneration(token)) {
     Finish(s, FinishReason::kStop);
     return;
   }
   ++s.completion_tokens;
-  ++tokens_generated_;
-  std::string text = s.text->Push(model_.TokenPiece(token));
-  if (!text.empty()) {
-    GenerationEvent e;
-    e.text = std::move(text);
-    s.request.on_event(e);
-  }
-  if (s.text->stopped()) {
-    Finish(s, FinishReason::kStop);
-  } else if (s.completion_tokens >= s.request.max_tokens || s.n_past >= slot_context_) {
+  OutputRecord r;
+  r.kind = OutputRecord::Kind::kToken;
+  r.id = s.id;
+  r.token = token;
+  r.time_us = now_us;
+  records_.push_back(std::move(r));
+  if (s.completion_tokens >= s.request.max_tokens || s.n_past >= slot_context_) {
     Finish(s, FinishReason::kLength);
   } else {
     s.decoding = true;
@@ -358,39 +413,28 @@ void Scheduler::HandleToken(Slot& s, Token token) {
 }
 
 void Scheduler::Finish(Slot& s, FinishReason reason, Status error) {
-  if (reason == FinishReason::kStop || reason == FinishReason::kLength) {
-    std::string rest = s.text->Flush();
-    if (!rest.empty()) {
-      GenerationEvent e;
-      e.text = std::move(rest);
-      s.request.on_event(e);
-    }
-  }
-  const int64_t now = NowUs();
-  GenerationEvent e;
-  e.kind = GenerationEvent::Kind::kFinished;
-  e.finish = reason;
-  e.error = std::move(error);
-  e.prompt_tokens = static_cast<int>(s.request.prompt.size());
-  e.completion_tokens = s.completion_tokens;
-  e.queue_ms = static_cast<double>(s.admitted_us - s.submitted_us) / 1000.0;
-  if (s.first_token_us) {
-    e.prompt_ms = static_cast<double>(s.first_token_us - s.admitted_us) / 1000.0;
-    e.generation_ms = static_cast<double>(now - s.first_token_us) / 1000.0;
-  }
+  OutputRecord r;
+  r.kind = OutputRecord::Kind::kFinish;
+  r.id = s.id;
+  r.finish = reason;
+  r.error = std::move(error);
+  r.first_token_us = s.first_token_us;
+  records_.push_back(std::move(r));
+  Release(s);
+}
+
+void Scheduler::Release(Slot& s) {
   llama_memory_seq_rm(llama_get_memory(ctx_), s.index, -1, -1);
-  EventCallback callback = std::move(s.request.on_event);
   s.active = false;
   s.request = GenerationRequest();
-  s.sampler.reset();
-  s.text.reset();
-  ++requests_finished_;
-  prompt_tokens_ += e.prompt_tokens;
+  if (s.sampler && !s.sampler->ReusableFor(SamplingParams{.temperature = 0})) {
+    s.sampler->Detach(ctx_);
+    s.sampler.reset();
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     --active_slots_;
   }
-  callback(e);
 }
 
 void Scheduler::PublishStats() {
@@ -401,10 +445,12 @@ void Scheduler::PublishStats() {
     ++st.slots_busy;
     st.kv_cells_used += s->n_past;
   }
-  st.requests_finished = requests_finished_;
-  st.tokens_generated = tokens_generated_;
-  st.prompt_tokens = prompt_tokens_;
+  st.requests_finished = output_->requests_finished();
+  st.tokens_generated = output_->tokens_generated();
+  st.prompt_tokens = output_->prompt_tokens();
   st.decode_steps = decode_steps_;
+  st.decode_us = decode_us_;
+  st.step_us = step_us_;
   std::lock_guard<std::mutex> l(mu_);
   st.queue_length = static_cast<int>(queue_.size());
   stats_ = st;

@@ -9,9 +9,15 @@
 //                         │          │               └──────────────┴── Cancel ──┘
 //                         └─ refused when the queue is full (kResourceExhausted)
 //
-// Threads: Start() launches one inference thread that owns the llama_context and all slots.
-// Submit(), Cancel(), GetStats() and Stop() may be called from any thread. Event callbacks run on
-// the inference thread.
+// Host work off the critical path: sampling runs inside the decode graph on the model's backend
+// where llama.cpp can (Sampler::Attach), so a step brings back token ids, not logits; the
+// inference thread decides from the ids alone what the next step holds (end of generation,
+// max_tokens, context, cancellation) and hands them to an OutputStage, whose thread detokenizes,
+// finds stop strings and calls back while the next step computes (see output_stage.h).
+//
+// Threads: Start() launches one inference thread that owns the llama_context and all slots, and
+// the output stage's thread delivers events. Submit(), Cancel(), GetStats() and Stop() may be
+// called from any thread. Event callbacks run on the output stage's thread, in order per request.
 #pragma once
 
 #include <condition_variable>
@@ -30,6 +36,9 @@ struct llama_context;
 
 namespace cohost::engine {
 
+class OutputStage;
+struct OutputRecord;
+
 // Flash attention: llama.cpp decides (`kAuto`: on where the backend supports it), or forced.
 enum class FlashAttention { kAuto, kOn, kOff };
 
@@ -44,6 +53,10 @@ struct SchedulerOptions {
   int max_prefill_chunk = 0; // most prompt tokens one sequence adds per step (0 = batch)
   int threads = 0;           // compute threads (0 = hardware concurrency)
   FlashAttention flash_attention = FlashAttention::kAuto;
+  // Sample inside the decode graph on the model's backend where llama.cpp can (greedy and
+  // top-k/top-p/min-p/temperature without penalties): only token ids come back to the host.
+  // Off: every slot samples on the host from its row of logits.
+  bool backend_sampling = true;
   // When the first request arrives at an idle scheduler, wait this long (or until every slot is
   // taken) for others before the first step, so that a burst is prefilled together instead of
   // its first request decoding alone while the rest prefill beside it. 0 disables. Only the
@@ -63,6 +76,12 @@ struct SchedulerStats {
   int64_t tokens_generated = 0;
   int64_t prompt_tokens = 0;      // prompt tokens of finished requests
   int64_t decode_steps = 0;
+  // Where the inference thread's time goes, summed over steps: inside llama_decode until the
+  // step's outputs (token ids or logits) are on the host, and the whole step (batch building,
+  // decode, sampling, handing tokens to the output stage, waiting for it when it is behind).
+  // (step_us - decode_us) / decode_steps is the host work per step on the critical path.
+  int64_t decode_us = 0;
+  int64_t step_us = 0;
 };
 
 class Scheduler {
@@ -74,8 +93,9 @@ class Scheduler {
   ~Scheduler();  // Stop()s first
 
   void Start();
-  // Stops the inference thread; every queued and running request finishes with kCancelled.
-  // (Before Start(), queued requests get that event on the calling thread.)
+  // Stops the inference thread; every queued and running request finishes with kCancelled, and
+  // every event is delivered before Stop() returns. (Before Start(), queued requests get that
+  // event on the calling thread.)
   void Stop();
 
   // Queues a request. On success returns its id; the callback will receive its events.
@@ -111,9 +131,20 @@ class Scheduler {
   bool WaitForWork();
   void Admit(Queued&& q);
   void Step();
-  void HandleToken(Slot& slot, Token token);
+  void HandleToken(Slot& slot, Token token, int64_t now_us);
+  // Ends the slot's request: a kFinish record for the output stage, then Release.
   void Finish(Slot& slot, FinishReason reason, Status error = {});
+  // Frees the slot and its KV cells; no record (the output stage already finished the request,
+  // or Finish posted one).
+  void Release(Slot& slot);
+  // Frees the slots of requests the output stage finished at a stop string.
+  void ReleaseStopped();
+  // Hands this step's records to the output stage, waiting while it is kMaxOutputLagSteps behind.
+  void PostRecords();
   void PublishStats();
+
+  // Steps of output that may wait for the output stage before decoding waits for it.
+  static constexpr int kMaxOutputLagSteps = 2;
 
   // Constant after construction.
   const Model& model_;
@@ -124,12 +155,15 @@ class Scheduler {
   // Owned by the inference thread.
   std::unique_ptr<Batch> batch_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<OutputRecord> records_;  // this step's, for the output stage
   uint64_t admissions_ = 0;
-  int64_t tokens_generated_ = 0;
-  int64_t prompt_tokens_ = 0;
   int64_t allocated_bytes_ = 0;
-  int64_t requests_finished_ = 0;
   int64_t decode_steps_ = 0;
+  int64_t decode_us_ = 0;
+  int64_t step_us_ = 0;
+
+  // Constant after construction; thread-safe itself.
+  std::unique_ptr<OutputStage> output_;
 
   // Protected by mu_.
   mutable std::mutex mu_;

@@ -636,6 +636,51 @@ TEST_F(SchedulerTest, StopStringEndsWithStop) {
   EXPECT_LE(f.completion_tokens, full_finish.completion_tokens);
 }
 
+// Sampling inside the decode graph (llama.cpp's backend sampling) and on the host from the logits
+// pick the same greedy tokens, one stream or several batched together.
+TEST_F(SchedulerTest, BackendAndHostSamplingPickTheSameGreedyTokens) {
+  SchedulerOptions on = SmallOptions(3), off = SmallOptions(3);
+  off.backend_sampling = false;
+  std::unique_ptr<Scheduler> a = MakeScheduler(*model_, on);
+  std::unique_ptr<Scheduler> b = MakeScheduler(*model_, off);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  a->Start();
+  b->Start();
+  for (int salt = 0; salt < 3; ++salt) {
+    Recorder unused;
+    EXPECT_EQ(RunOne(*a, Request(Prompt(9, salt), 20, unused)), RunOne(*b, Request(Prompt(9, salt), 20, unused)))
+        << "salt " << salt;
+  }
+  // Three at once in the backend-sampling scheduler: each its own sequence's tokens.
+  Recorder r[3];
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(a->Submit(Request(Prompt(9, i), 20, r[i])).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(r[i].WaitFinished());
+    Recorder unused;
+    EXPECT_EQ(r[i].text(), RunOne(*b, Request(Prompt(9, i), 20, unused))) << i;
+  }
+}
+
+// A stop string is found on the output thread; the slot it ends is freed for the next request,
+// and the request's counts stop at the stop string.
+TEST_F(SchedulerTest, StopStringFreesTheSlot) {
+  std::unique_ptr<Scheduler> s = MakeScheduler(*model_, SmallOptions(1));
+  ASSERT_NE(s, nullptr);
+  s->Start();
+  Recorder unused;
+  const std::string full = RunOne(*s, Request(Prompt(11), 30, unused));
+  ASSERT_GE(full.size(), 4u);
+  GenerationRequest r = Request(Prompt(11), 30, unused);
+  r.stop = {full.substr(1, 2)};
+  GenerationEvent f;
+  EXPECT_EQ(RunOne(*s, std::move(r), &f), full.substr(0, full.find(full.substr(1, 2))));
+  EXPECT_EQ(f.finish, FinishReason::kStop);
+  EXPECT_LT(f.completion_tokens, 30);
+  EXPECT_TRUE(WaitForStats(*s, [](const SchedulerStats& st) { return Idle(st) && st.requests_finished == 2; }));
+  EXPECT_EQ(RunOne(*s, Request(Prompt(11), 30, unused)), full);  // the slot works again
+}
+
 TEST_F(SchedulerTest, StopCancelsRunningAndQueuedRequests) {
   SchedulerOptions o = SmallOptions(1);
   o.max_queue = 2;

@@ -20,7 +20,7 @@ struct llama_model;
 namespace cohost::loader {
 
 enum class LoadMode {
-  kAuto,    // local files: the faster mode measured on this machine (see docs/loader.md); else stream
+  kAuto,    // stream, except a local file whose weights stay in host memory: mmap (docs/loader.md)
   kMmap,    // llama.cpp maps the file (local files only)
   kRead,    // llama.cpp reads the file (local files only)
   kStream,  // cohost's streaming loader (every source)
@@ -49,8 +49,13 @@ struct LoadReport {
   bool cached = false;     // written to the disk cache by this load
 };
 
-// The mode `auto` resolves to for `uri`.
-LoadMode ResolveAutoMode(const ParsedUri& uri);
+// The mode `auto` resolves to for `uri`: stream for remote sources and whenever weights go to an
+// accelerator (through pinned staging the stream loader beat llama.cpp's mmap and read on a GPU);
+// mmap for a local file whose weights stay in host memory (measured faster on the CPU).
+LoadMode ResolveAutoMode(const ParsedUri& uri, bool weights_on_device);
+
+// True when this process has a GPU backend device and `gpu_layers` offloads at least one layer.
+bool WeightsGoToDevice(int gpu_layers);
 
 // Loads `uri`. Remote artifacts go through the disk cache when options.cache.dir is set: a
 // cached copy is loaded locally (verified against its cached manifest; a corrupt one is dropped

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "loader/manifest.h"
+#include "loader/staging.h"
 
 namespace cohost::loader {
 namespace {
@@ -161,6 +162,25 @@ std::vector<Chunk> PlanChunks(const std::vector<Target>& targets, size_t chunk_b
   return chunks;
 }
 
+bool OnHost(const ggml_tensor* t) { return t->buffer && ggml_backend_buffer_is_host(t->buffer); }
+
+// The device most bytes of device-memory tensors go to (null when every tensor is in host memory).
+ggml_backend_dev_t MainDevice(const std::vector<Target>& targets, uint64_t* device_bytes) {
+  std::vector<std::pair<ggml_backend_dev_t, uint64_t>> per;
+  *device_bytes = 0;
+  for (const Target& t : targets) {
+    if (!t.tensor->buffer || OnHost(t.tensor)) continue;
+    ggml_backend_dev_t d = ggml_backend_buft_get_device(ggml_backend_buffer_get_type(t.tensor->buffer));
+    if (!d) continue;
+    *device_bytes += t.size;
+    auto it = std::find_if(per.begin(), per.end(), [d](const auto& p) { return p.first == d; });
+    if (it == per.end()) per.emplace_back(d, t.size);
+    else it->second += t.size;
+  }
+  auto best = std::max_element(per.begin(), per.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  return best == per.end() ? nullptr : best->first;
+}
+
 class DataStreamer {
  public:
   DataStreamer(const ByteSource& src, const StreamOptions& o, std::vector<Target> targets)
@@ -169,6 +189,7 @@ class DataStreamer {
     size_t cb = o.manifest ? o.manifest->chunk_bytes() : o.chunk_bytes;
     chunks_ = PlanChunks(targets_, cb, o.manifest != nullptr, src.size());
     for (const Target& t : targets_) total_ += t.size;
+    device_ = MainDevice(targets_, &device_bytes_);
   }
 
   Status Run(StreamStats* stats) {
@@ -181,7 +202,10 @@ class DataStreamer {
     for (auto& w : workers) w.join();
     if (stats) {
       stats->data_bytes = total_;
+      stats->device_bytes = device_bytes_;
       stats->chunks = chunks_.size();
+      std::lock_guard<std::mutex> lock(mu_);
+      stats->staging = staging_;
     }
     Report(true);
     std::lock_guard<std::mutex> lock(mu_);
@@ -189,29 +213,34 @@ class DataStreamer {
   }
 
  private:
+  void Fail(Status s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error_.ok()) error_ = std::move(s);
+    failed_ = true;
+  }
+
   void Work() {
-    std::vector<char> staging;
-    const size_t staging_bytes = chunks_.empty() ? 0 : (o_.manifest ? o_.manifest->chunk_bytes() : o_.chunk_bytes);
-    try {
-      staging.resize(staging_bytes);
-    } catch (const std::bad_alloc&) {
+    StagingOptions so;
+    so.buffer_bytes = chunks_.empty() ? 0 : (o_.manifest ? o_.manifest->chunk_bytes() : o_.chunk_bytes);
+    so.device = device_;
+    so.pinned = o_.pinned_staging;
+    so.async = o_.async_copies;
+    auto staging = Staging::Create(so);
+    if (!staging.ok()) return Fail(staging.status());
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      if (error_.ok()) error_ = Status(StatusCode::kResourceExhausted, "cannot allocate a staging buffer of " +
-                                                                         std::to_string(staging_bytes) + " bytes");
-      failed_ = true;
-      return;
+      staging_ = (*staging)->Describe();
     }
     for (;;) {
       size_t i = next_.fetch_add(1);
-      if (i >= chunks_.size() || failed_.load()) return;
-      Status s = LoadChunk(chunks_[i], staging);
+      if (i >= chunks_.size() || failed_.load()) break;
+      Status s = LoadChunk(chunks_[i], **staging);
       if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (error_.ok()) error_ = s;
-        failed_ = true;
-        return;
+        Fail(s);
+        break;
       }
     }
+    (*staging)->Finish();
   }
 
   // Fresh host buffers fault in one 4 KiB page at a time as the reads land in them; asking for
@@ -254,7 +283,7 @@ class DataStreamer {
       uint64_t hi = std::min<uint64_t>(end, it->offset + it->size);
       if (lo >= hi) continue;
       if (lo > at) pieces.push_back({at, static_cast<size_t>(lo - at), nullptr, nullptr});
-      bool host = it->tensor->buffer && ggml_backend_buffer_is_host(it->tensor->buffer);
+      bool host = OnHost(it->tensor);
       char* dst = host ? static_cast<char*>(it->tensor->data) + (lo - it->offset) : nullptr;
       pieces.push_back({lo, static_cast<size_t>(hi - lo), dst, &*it});
       at = hi;
@@ -282,14 +311,15 @@ class DataStreamer {
     return Status::Ok();
   }
 
-  Status LoadChunk(const Chunk& c, std::vector<char>& staging) {
+  Status LoadChunk(const Chunk& c, Staging& staging) {
     const std::vector<Piece> pieces = Pieces(c);
     // A remote source gets one request per chunk: then only a chunk that lies wholly inside one
     // host tensor is read in place; any other is read whole into staging and copied out after.
     const bool whole = !src_.small_reads_are_cheap() && !(pieces.size() == 1 && pieces[0].host);
+    char* buf = staging.Acquire();
     Status s;
     for (int attempt = 0; attempt <= o_.retries; ++attempt) {
-      s = Fetch(c, pieces, whole, staging.data());
+      s = Fetch(c, pieces, whole, buf);
       if (s.ok()) break;
       if (s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||
           s.code() == StatusCode::kFailedPrecondition) break;  // retrying cannot help
@@ -301,10 +331,10 @@ class DataStreamer {
     }
     for (const Piece& p : pieces) {  // what landed in staging goes to its tensor
       if (p.target && (whole || !p.host)) {
-        ggml_backend_tensor_set(p.target->tensor, staging.data() + (p.offset - c.offset),
-                                p.offset - p.target->offset, p.size);
+        staging.CopyOut(p.target->tensor, buf + (p.offset - c.offset), p.offset - p.target->offset, p.size);
       }
     }
+    staging.Submit();
     done_ += c.size;
     Report(false);
     return Status::Ok();
@@ -324,6 +354,8 @@ class DataStreamer {
   std::vector<Target> targets_;
   std::vector<Chunk> chunks_;
   uint64_t total_ = 0;
+  uint64_t device_bytes_ = 0;
+  ggml_backend_dev_t device_ = nullptr;
   std::atomic<size_t> next_{0};
   std::atomic<uint64_t> done_{0};
   std::atomic<bool> failed_{false};
@@ -331,6 +363,7 @@ class DataStreamer {
   std::mutex mu_;
   Clock::time_point last_report_;  // guarded by mu_
   Status error_;                   // guarded by mu_
+  std::string staging_ = "pageable";  // guarded by mu_
 };
 
 struct GgufDeleter {

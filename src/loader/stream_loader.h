@@ -53,6 +53,11 @@ struct StreamOptions {
   // to the host; measured on the development VM, a 1 GB warm load took 0.33-0.51 s without the
   // advice and 0.58-1.80 s with it once the memory had been free for a second.
   bool huge_pages = false;
+  // Staging for bytes bound for device memory (see staging.h): pinned host buffers where the
+  // device offers them, and asynchronous copies (two buffers per worker taking turns) on top.
+  // Off: pageable buffers and synchronous copies. No effect on CPU-only loads.
+  bool pinned_staging = true;
+  bool async_copies = true;
   // When set, every chunk is checked against it (SHA-256); its chunk size is used. Not owned.
   const Manifest* manifest = nullptr;
   // Called from worker threads (serialised) at most every `progress_interval_s`, and at the end.
@@ -67,6 +72,8 @@ struct StreamStats {
   double header_s = 0;      // reading and parsing the GGUF header
   double create_s = 0;      // llama_model_init_from_user (allocation)
   double data_s = 0;        // streaming the tensor data
+  uint64_t device_bytes = 0;   // of data_bytes, those copied into device memory
+  std::string staging = "pageable";  // how: "pinned, async", "pinned" or "pageable"
 };
 
 // Validates options; errors name the field (kInvalidArgument).

@@ -3,8 +3,14 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
 
 #include "core/log.h"
 #include "engine/llama_runtime.h"
@@ -22,6 +28,29 @@ void LogProgress(const loader::LoadProgress& p) {
                               {"eta_s", eta}});
 }
 
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Seconds from this process's start (exec) to now: what dynamic linking and static initialisers
+// took before main, at the kernel's clock-tick resolution (10 ms). -1 when /proc cannot say.
+double SinceProcessStart() {
+  std::ifstream f("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(paren + 2));
+  std::string field;
+  // Fields after the command: state is field 3; starttime is field 22.
+  for (int i = 3; i < 22 && rest >> field; ++i) {
+  }
+  unsigned long long start_ticks = 0;
+  if (!(rest >> start_ticks)) return -1;
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return now.tv_sec + now.tv_nsec / 1e9 - static_cast<double>(start_ticks) / ticks;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<engine::Model>> LoadRunnerModel(const RunnerOptions& options) {
@@ -29,7 +58,9 @@ StatusOr<std::unique_ptr<engine::Model>> LoadRunnerModel(const RunnerOptions& op
   load.gpu_layers = options.model.gpu_layers;
   if (!options.model.use_mmap && load.mode == loader::LoadMode::kAuto) load.mode = loader::LoadMode::kRead;
   ASSIGN_OR_RETURN(loader::ParsedUri uri, loader::ParseModelUri(options.model.path));
-  loader::LoadMode mode = load.mode == loader::LoadMode::kAuto ? loader::ResolveAutoMode(uri) : load.mode;
+  loader::LoadMode mode = load.mode == loader::LoadMode::kAuto
+                             ? loader::ResolveAutoMode(uri, loader::WeightsGoToDevice(load.gpu_layers))
+                             : load.mode;
   log::Info("loading model", {{"uri", options.model.path}, {"mode", loader::LoadModeName(mode)}});
   if ((mode == loader::LoadMode::kMmap || mode == loader::LoadMode::kRead) && uri.scheme == loader::UriScheme::kFile) {
     engine::ModelOptions m = options.model;
@@ -55,7 +86,9 @@ StatusOr<std::unique_ptr<engine::Model>> LoadRunnerModel(const RunnerOptions& op
                              {"verified", report.verified ? "yes" : "no"},
                              {"from_cache", report.from_cache ? "yes" : "no"},
                              {"cached", report.cached ? "yes" : "no"},
-                             {"chunks", static_cast<int64_t>(report.stream.chunks)}});
+                             {"chunks", static_cast<int64_t>(report.stream.chunks)},
+                             {"device_bytes", static_cast<int64_t>(report.stream.device_bytes)},
+                             {"staging", report.stream.staging}});
   return engine::Model::Adopt(*raw, report.stream.n_params, report.stream.data_bytes);
 }
 
@@ -64,12 +97,17 @@ int RunRunner(RunnerOptions options) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() == 1) return 1;  // the parent is already gone
   }
+  // Start-up phases, logged with the "ready" line so a cold start can be taken apart.
+  const double before_main_s = SinceProcessStart();
+  const Clock::time_point t_main = Clock::now();
   engine::InitLlamaRuntime(options.verbose);
+  const double init_s = Since(t_main);
   if (options.service.model_name.empty()) {
     options.service.model_name = std::filesystem::path(options.model.path).stem().string();
   }
   // The memory fit needs the file's header; remote models are measured by the control plane only.
   auto local = loader::ParseModelUri(options.model.path);
+  const Clock::time_point t_fit = Clock::now();
   if (options.memory_limit_mib > 0 && local.ok() && local->scheme == loader::UriScheme::kFile) {
     engine::ModelOptions measured = options.model;
     measured.path = local->path;
@@ -86,12 +124,17 @@ int RunRunner(RunnerOptions options) {
     }
     options.scheduler = fit->options;
   }
+  const double fit_s = Since(t_fit);
+  const Clock::time_point t_load = Clock::now();
   auto model = LoadRunnerModel(options);
+  const double load_s = Since(t_load);
   if (!model.ok()) {
     log::Error("cannot load model", {{"error", model.status().message()}});
     return 1;
   }
+  const Clock::time_point t_context = Clock::now();
   auto scheduler = engine::Scheduler::Create(**model, options.scheduler);
+  const double context_s = Since(t_context);
   if (!scheduler.ok()) {
     log::Error("cannot create the inference context", {{"error", scheduler.status().ToString()}});
     return 1;
@@ -118,6 +161,12 @@ int RunRunner(RunnerOptions options) {
                           {"parallel", options.scheduler.parallel},
                           {"context", (*scheduler)->slot_context()},
                           {"chat_template", (*model)->chat_template_name()}});
+  log::Info("ready", {{"before_main_s", before_main_s},
+                      {"init_s", init_s},
+                      {"fit_s", fit_s},
+                      {"load_s", load_s},
+                      {"context_s", context_s},
+                      {"main_to_ready_s", Since(t_main)}});
   (*server)->Run();
   (*scheduler)->Stop();
   // Let handlers posted by the last events run, so nothing refers to the scheduler afterwards.

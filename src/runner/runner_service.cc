@@ -232,7 +232,9 @@ std::string RunnerService::StatsJson() const {
                          {"tokens_generated", s.tokens_generated},
                          {"prompt_tokens", s.prompt_tokens},
                          {"memory_bytes", scheduler_.allocated_bytes()},
-                         {"decode_steps", s.decode_steps}})
+                         {"decode_steps", s.decode_steps},
+                         {"decode_us", s.decode_us},
+                         {"step_us", s.step_us}})
       .dump();
 }
 

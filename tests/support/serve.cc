@@ -7,11 +7,13 @@
 
 namespace cohost::testing {
 
-Serve::Serve(const std::string& data_dir, const std::string& inventory, size_t log_start)
+Serve::Serve(const std::string& data_dir, const std::string& inventory, size_t log_start,
+             const std::vector<std::string>& extra_args)
     : data_dir_(data_dir), log_start_(log_start) {
-  auto p = sys::Process::Spawn({{COHOST_BINARY, "serve", "--port", "0", "--data-dir", data_dir,
-                                 "--inventory", inventory, "--no-demo", "--threads-per-copy", "1"},
-                                data_dir + "/serve.log"});
+  std::vector<std::string> argv = {COHOST_BINARY, "serve", "--port", "0", "--data-dir", data_dir,
+                                   "--inventory", inventory, "--no-demo", "--threads-per-copy", "1"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  auto p = sys::Process::Spawn({argv, data_dir + "/serve.log"});
   EXPECT_TRUE(p.ok());
   if (!p.ok()) return;
   process_ = std::make_unique<sys::Process>(std::move(*p));

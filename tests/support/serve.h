@@ -13,7 +13,9 @@ class Serve {
  public:
   // Starts `cohost serve --no-demo` and waits until it logs its port. `log_start`: where this
   // server's lines begin in the (appended) log file, for a second server on the same data dir.
-  Serve(const std::string& data_dir, const std::string& inventory, size_t log_start = 0);
+  // `extra_args` go to `cohost serve` after the defaults.
+  Serve(const std::string& data_dir, const std::string& inventory, size_t log_start = 0,
+        const std::vector<std::string>& extra_args = {});
   ~Serve();  // SIGTERM, then waits
 
   std::string Log() const;
