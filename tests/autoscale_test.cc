@@ -181,7 +181,7 @@ TEST_F(AutoscaleTest, AColdRequestReclaimsAnIdleCopyOfEqualPriority) {
   json lazy = ComponentSpec("lazy", SmallModel(), 0.2, 0);
   // reclaim_after_idle_s 0: only "reclaim is for a component with no copy" keeps big from taking
   // lazy's copy back below.
-  lazy["scaling"] = {{"hold_timeout_s", 3}, {"reclaim_after_idle_s", 0}};
+  lazy["scaling"] = {{"hold_timeout_s", 60}, {"reclaim_after_idle_s", 0}};
   Create(lazy);
   ASSERT_TRUE(Settled("big", 2) && Settled("tiny", 1)) << serve_->Log();
 
@@ -190,11 +190,14 @@ TEST_F(AutoscaleTest, AColdRequestReclaimsAnIdleCopyOfEqualPriority) {
   ASSERT_TRUE(Settled("big", 4)) << Status("big").dump() << "\n" << AllEvents();
 
   // Control: while every copy of big serves requests, a request for lazy is held and none of
-  // big's copies is taken; it times out (3 s) with 503.
+  // big's copies is taken. Its client gives up after 3 s (which ends the hold).
   const int served_before = burst->ok();
-  JsonResponse refused = Complete("lazy");
-  EXPECT_EQ(refused.status, 503) << refused.raw;
-  EXPECT_THAT(refused.raw, HasSubstr("no ready copy after waiting"));
+  const json ask = {{"model", "lazy"}, {"prompt", "hi"}, {"max_tokens", 4}};
+  net::HttpClient impatient = serve_->Client(std::chrono::seconds(3));
+  auto gave_up = impatient.Send("POST", "/v1/completions", ask.dump());
+  EXPECT_FALSE(gave_up.ok()) << gave_up->status << " " << gave_up->body;
+  const std::string held = "cohost_requests_held{component=\"lazy\"}";
+  EXPECT_TRUE(WaitUntil([&] { return MetricValue(held) == 0; })) << Metrics();
   EXPECT_GT(burst->ok(), served_before);  // big was serving all along
   EXPECT_THAT(AllEvents(), ::testing::Not(HasSubstr("CopyEvicted")));
   EXPECT_EQ(serve_->ReadyCopies("big"), 4);
@@ -203,9 +206,8 @@ TEST_F(AutoscaleTest, AColdRequestReclaimsAnIdleCopyOfEqualPriority) {
 
   // Big idle, with an idle time to wait for: the next request for lazy reclaims one of big's
   // copies and is served in seconds, not after big's scale-in cooldown.
-  JsonResponse patch = serve_->Call("PATCH", "/v1/inference-components/big", {{"scaling", {{"reclaim_after_idle_s", 2}}}});
-  ASSERT_EQ(patch.status, 200) << patch.raw;
-  patch = serve_->Call("PATCH", "/v1/inference-components/lazy", {{"scaling", {{"hold_timeout_s", 60}}}});
+  JsonResponse patch = serve_->Call("PATCH", "/v1/inference-components/big",
+                                    {{"scaling", {{"reclaim_after_idle_s", 2}}}});
   ASSERT_EQ(patch.status, 200) << patch.raw;
   const auto asked = std::chrono::steady_clock::now();
   JsonResponse served = Complete("lazy");
@@ -213,7 +215,8 @@ TEST_F(AutoscaleTest, AColdRequestReclaimsAnIdleCopyOfEqualPriority) {
   EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
   std::string events = AllEvents();
   EXPECT_THAT(events, HasSubstr("CopyEvicted"));
-  EXPECT_THAT(events, HasSubstr("(big, priority 50) for lazy (priority 50, cold): equal priority, idle"));
+  EXPECT_THAT(events,
+              HasSubstr("(big, priority 50) for lazy (priority 50, cold): equal priority, idle"));
   EXPECT_THAT(events, HasSubstr("(reclaim after 2 s); big keeps 3 copies (min 1)"));
   EXPECT_THAT(Metrics(), HasSubstr("cohost_evictions_total{component=\"big\"} 1\n"));
   EXPECT_EQ(serve_->ReadyCopies("lazy"), 1);
@@ -225,7 +228,8 @@ TEST_F(AutoscaleTest, AColdRequestReclaimsAnIdleCopyOfEqualPriority) {
   // (idle) one: its fourth copy stays unplaced and lazy keeps serving.
   burst = std::make_unique<Load>(*serve_, "big", 16, /*stream=*/false, /*max_tokens=*/24);
   ASSERT_TRUE(WaitUntil([&] {
-    return serve_->Call("GET", "/v1/events?subject=big").raw.find("CopyUnplaced") != std::string::npos;
+    std::string big_events = serve_->Call("GET", "/v1/events?subject=big").raw;
+    return big_events.find("CopyUnplaced") != std::string::npos;
   })) << AllEvents();
   const int again = burst->ok();
   ASSERT_TRUE(WaitUntil([&] { return burst->ok() >= again + 32 || burst->failed() > 0; }));

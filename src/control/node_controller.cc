@@ -297,7 +297,8 @@ void NodeController::Evict(const std::vector<InferenceComponent>& specs, const p
   }
   auto held = [&](const std::string& component) {
     if (options_.metrics == nullptr) return 0;
-    return static_cast<int>(options_.metrics->Value(metric::kRequestsHeld, {{"component", component}}));
+    const Labels labels = {{"component", component}};
+    return static_cast<int>(options_.metrics->Value(metric::kRequestsHeld, labels));
   };
   for (const auto& u : plan.unplaced) {
     if (u.reason.code() != StatusCode::kResourceExhausted || !by_name.count(u.component)) continue;
@@ -312,7 +313,8 @@ void NodeController::Evict(const std::vector<InferenceComponent>& specs, const p
     requester.priority = spec.priority;
     requester.need = spec.compute;
     requester.strategy = spec.placement;
-    requester.cold = held(spec.name) > 0 && live[spec.name] == 0;  // a request waits for its first copy
+    // Cold: a request waits for the component's first copy.
+    requester.cold = held(spec.name) > 0 && live[spec.name] == 0;
     std::vector<policy::EvictionCandidate> candidates;
     for (const auto& [id, c] : copies_) {
       agent::CopyState st = c.supervisor->state();

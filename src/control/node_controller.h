@@ -81,7 +81,7 @@ class NodeController {
     int64_t memory_bytes = 0;
     // Since when the ready copy has served nothing (policy::EvictionCandidate::idle_since);
     // empty while it loads or serves. `seen_requests`: the router's request count at the last tick.
-    std::optional<agent::SupervisorTime> idle_since;
+    std::optional<agent::SupervisorTime> idle_since = std::nullopt;
     int64_t seen_requests = -1;
   };
   struct Known {

@@ -182,7 +182,8 @@ Status ApplyScaling(const json& s, ScalingPolicy* p) {
   RETURN_IF_ERROR(ReadInt(s, "scaling", "scale_to_zero_after_s", 0, 7 * 86400, &p->scale_to_zero_after_s));
   RETURN_IF_ERROR(ReadInt(s, "scaling", "max_held_requests", 0, 100000, &p->max_held_requests));
   RETURN_IF_ERROR(ReadInt(s, "scaling", "hold_timeout_s", 1, 3600, &p->hold_timeout_s));
-  RETURN_IF_ERROR(ReadInt(s, "scaling", "reclaim_after_idle_s", 0, 86400, &p->reclaim_after_idle_s));
+  RETURN_IF_ERROR(
+      ReadInt(s, "scaling", "reclaim_after_idle_s", 0, 86400, &p->reclaim_after_idle_s));
   return Status::Ok();
 }
 

@@ -27,7 +27,8 @@ std::optional<EvictionGround> GroundFor(const EvictionRequester& r, const Evicti
                                         EvictionTime now) {
   if (c.component == r.component || c.in_flight > 0 || c.component_waiting > 0) return std::nullopt;
   if (c.priority < r.priority) return EvictionGround::kLowerPriority;
-  if (c.priority == r.priority && r.cold && IdleLongEnough(c, now)) return EvictionGround::kIdleReclaim;
+  if (c.priority == r.priority && r.cold && IdleLongEnough(c, now))
+    return EvictionGround::kIdleReclaim;
   return std::nullopt;
 }
 
@@ -53,22 +54,24 @@ bool TakenBefore(const Eligible& x, const Eligible& y) {
 
 std::string Describe(const EvictionRequester& r, const Eligible& e, int keeps, EvictionTime now) {
   const EvictionCandidate& c = *e.candidate;
-  std::string s = c.copy_id + " (" + c.component + ", priority " + std::to_string(c.priority) + ") for " +
-                  r.component + " (priority " + std::to_string(r.priority) + (r.cold ? ", cold" : "") + "): ";
+  std::string s = c.copy_id + " (" + c.component + ", priority " + std::to_string(c.priority) +
+                  ") for " + r.component + " (priority " + std::to_string(r.priority) +
+                  (r.cold ? ", cold" : "") + "): ";
   if (e.ground == EvictionGround::kLowerPriority) {
     s += "lower priority, serves nothing";
   } else {
-    s += "equal priority, idle " + std::to_string(Secs(now - *c.idle_since)) + " s (reclaim after " +
-         std::to_string(c.reclaim_after_idle.count()) + " s)";
+    s += "equal priority, idle " + std::to_string(Secs(now - *c.idle_since)) +
+         " s (reclaim after " + std::to_string(c.reclaim_after_idle.count()) + " s)";
   }
-  return s + "; " + c.component + " keeps " + std::to_string(keeps) + " cop" + (keeps == 1 ? "y" : "ies") +
-         " (min " + std::to_string(c.component_min) + ")";
+  return s + "; " + c.component + " keeps " + std::to_string(keeps) + " cop" +
+         (keeps == 1 ? "y" : "ies") + " (min " + std::to_string(c.component_min) + ")";
 }
 
 // Why nothing may go, naming what came closest.
 std::string Refusal(const EvictionRequester& r, const std::vector<EvictionCandidate>& candidates,
                     bool any_eligible, EvictionTime now) {
-  if (any_eligible) return "evicting every eligible idle copy above its component's min would not make room";
+  if (any_eligible)
+    return "evicting every eligible idle copy above its component's min would not make room";
   std::string why = "no copy may be evicted: none of lower priority is idle";
   std::optional<EvictionTime::duration> soonest;  // until an equal-priority copy may be reclaimed
   for (const EvictionCandidate& c : candidates) {
@@ -76,10 +79,14 @@ std::string Refusal(const EvictionRequester& r, const std::vector<EvictionCandid
     auto left = c.reclaim_after_idle - (now - *c.idle_since);
     if (left > EvictionTime::duration::zero() && (!soonest || left < *soonest)) soonest = left;
   }
-  if (!r.cold) return why + "; equal-priority copies are reclaimed only for a component with requests held and no copy";
+  if (!r.cold)
+    return why +
+           "; equal-priority copies are reclaimed only for a component with requests held and no "
+           "copy";
   if (soonest) {
     return why + "; the first idle copy of equal priority may be reclaimed in " +
-           std::to_string(std::max<long long>(1, Secs(*soonest))) + " s (scaling.reclaim_after_idle_s)";
+           std::to_string(std::max<long long>(1, Secs(*soonest))) +
+           " s (scaling.reclaim_after_idle_s)";
   }
   return why + " and none of equal priority has been idle for its scaling.reclaim_after_idle_s";
 }
@@ -140,7 +147,8 @@ EvictionPlan PlanEviction(const NodeSnapshot& node, const EvictionRequester& req
   Fits(room, requester, &plan.assignment);
   for (const Eligible& e : chosen) {
     const EvictionCandidate& c = *e.candidate;
-    plan.evict.push_back({c.copy_id, c.component, e.ground, Describe(requester, e, left[c.component], now)});
+    plan.evict.push_back(
+        {c.copy_id, c.component, e.ground, Describe(requester, e, left[c.component], now)});
     if (!plan.reason.empty()) plan.reason += "; ";
     plan.reason += plan.evict.back().why;
   }

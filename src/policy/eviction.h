@@ -45,7 +45,7 @@ using EvictionTime = std::chrono::steady_clock::time_point;
 // The component that needs room for one copy.
 struct EvictionRequester {
   std::string component;
-  int priority = 0;  // 0..100
+  int priority = 0;   // 0..100
   Requirements need;  // one copy's requirements
   PlacementStrategy strategy = PlacementStrategy::kBinpack;
   // Requests are held for it and it has no copy ready or starting. Only a cold requester may
@@ -68,7 +68,7 @@ struct EvictionCandidate {
   // Its component's scaling.reclaim_after_idle_s: how long it must have been idle before a cold
   // request of equal priority may reclaim it.
   std::chrono::seconds reclaim_after_idle{0};
-  Assignment assignment;      // what the copy reserves (released if it is evicted)
+  Assignment assignment;  // what the copy reserves (released if it is evicted)
 };
 
 // Why a copy may go.

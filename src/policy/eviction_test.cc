@@ -6,10 +6,10 @@
 namespace cohost::policy {
 namespace {
 
+using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using std::chrono::seconds;
 
 // Every candidate has been idle since kT0 unless a test says otherwise; plans are made an hour on.
 const EvictionTime kT0 = EvictionTime{} + std::chrono::hours(100);
@@ -30,7 +30,8 @@ NodeSnapshot Node(int n = 2) {
 }
 
 // A requester for a copy taking `share` of a device and `memory_mib`.
-EvictionRequester Want(int priority, bool cold = false, int64_t memory_mib = 400, double share = 0.5) {
+EvictionRequester Want(int priority, bool cold = false, int64_t memory_mib = 400,
+                       double share = 0.5) {
   EvictionRequester r;
   r.component = "want";
   r.priority = priority;
@@ -82,7 +83,8 @@ TEST(EvictionTest, EvictsTheLowestPriorityIdleCopyOnly) {
   EXPECT_EQ(p.evict[0].ground, EvictionGround::kLowerPriority);
   ASSERT_EQ(p.assignment.devices.size(), 1u);
   EXPECT_EQ(p.assignment.devices[0].device_id, "v0");
-  EXPECT_THAT(p.evict[0].why, HasSubstr("b1 (b, priority 10) for want (priority 90): lower priority"));
+  EXPECT_THAT(p.evict[0].why,
+              HasSubstr("b1 (b, priority 10) for want (priority 90): lower priority"));
   EXPECT_THAT(p.reason, HasSubstr("b1 (b, priority 10)"));
 }
 
@@ -102,7 +104,8 @@ TEST(EvictionTest, NeverEvictsHigherPriorityOrBusyCopiesOrThoseOfAWaitingCompone
 
 TEST(EvictionTest, ALowerPriorityCopyGoesWhileItsComponentServesOnAnotherCopy) {
   NodeSnapshot node = Node(1);
-  std::vector<EvictionCandidate> cands = {Copy(&node, "a1", "a", 10, "v0"), Copy(&node, "a2", "a", 10, "v0")};
+  std::vector<EvictionCandidate> cands = {Copy(&node, "a1", "a", 10, "v0"),
+                                          Copy(&node, "a2", "a", 10, "v0")};
   for (auto& c : cands) c.component_copies = 2;
   cands[0].in_flight = 3;
   cands[0].idle_since.reset();
@@ -211,7 +214,8 @@ TEST(EvictionTest, EqualPriorityNeverForAWarmRequesterABusyOrALoadingCopy) {
   // A scale-out (the requester has copies) does not reclaim from an equal.
   EvictionPlan warm = PlanEviction(node, Want(50, /*cold=*/false), cands, kNow);
   EXPECT_THAT(warm.evict, IsEmpty());
-  EXPECT_THAT(warm.reason, HasSubstr("reclaimed only for a component with requests held and no copy"));
+  EXPECT_THAT(warm.reason,
+              HasSubstr("reclaimed only for a component with requests held and no copy"));
   // A copy serving a request is never taken, however long it was idle before.
   cands[0].in_flight = 1;
   EXPECT_THAT(PlanEviction(node, Want(50, true), cands, kNow).evict, IsEmpty());

@@ -129,7 +129,8 @@ TEST(ReconcileTest, RoomEvictedForAComponentGoesToItBeforeAnEqualPriorityScaleOu
   NodeSnapshot node = TwoGpus();
   node.devices[0].share_used_milli = 1000;
   node.devices[0].memory_used_mib = 16000;
-  std::vector<ComponentView> comps = {Component("big", 1, 1, 50, 1.0, 8000), Component("lazy", 1, 1, 50, 1.0, 8000)};
+  std::vector<ComponentView> comps = {Component("big", 1, 1, 50, 1.0, 8000),
+                                      Component("lazy", 1, 1, 50, 1.0, 8000)};
   ReconcilePlan p = Reconcile(comps, {}, node);
   ASSERT_EQ(p.start.size(), 1u);
   EXPECT_EQ(p.start[0].component, "big");  // without an eviction: in the order given

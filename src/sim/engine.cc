@@ -247,7 +247,8 @@ StatusOr<int> Simulation::PlaceByEviction(int m, double now, policy::Assignment*
   for (int node : fleet_.RunningNodes(-1)) {
     std::vector<policy::EvictionCandidate> candidates = EvictionCandidates(m, node);
     if (candidates.empty()) continue;
-    policy::EvictionPlan plan = policy::PlanEviction(fleet_.snapshot(node), requester, candidates, At(now));
+    policy::EvictionPlan plan =
+        policy::PlanEviction(fleet_.snapshot(node), requester, candidates, At(now));
     if (plan.evict.empty()) continue;  // it did not fit before, so an empty plan means no room
     for (const policy::Eviction& e : plan.evict) {
       int c = std::stoi(e.copy_id);
