@@ -1,7 +1,8 @@
 // Autoscaling end to end: `cohost serve` with real runners on virtual devices. A burst of
 // concurrent clients grows a component's copies to its target; when it stops they shrink to min
 // and, with min 0, to zero; the first request after that is held and served; with the devices
-// full, a high-priority cold request evicts an idle low-priority copy. No request fails.
+// full, a high-priority cold request evicts an idle low-priority copy, and one of equal priority
+// reclaims an idle copy (never a busy one). No accepted request fails.
 // Short cooldowns and windows keep each test to tens of seconds; every wait polls with a deadline.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -52,6 +53,7 @@ class AutoscaleTest : public ::testing::Test {
     return r.ok() ? r->body : "";
   }
   std::string Events() { return serve_->Call("GET", "/v1/events").raw; }
+  std::string AllEvents() { return serve_->Call("GET", "/v1/events?limit=10000").raw; }
 
   TempDir dir_;
   std::unique_ptr<Serve> serve_;
@@ -158,6 +160,86 @@ TEST_F(AutoscaleTest, HighPriorityColdRequestEvictsAnIdleLowPriorityCopy) {
   EXPECT_EQ(refused.status, 503) << refused.raw;
   EXPECT_FALSE(refused.retry_after.empty());
   EXPECT_EQ(serve_->ReadyCopies("high"), 1);
+}
+
+// Issue 13: one device shared by big (2 copies, max 4), tiny and lazy (at zero), all of priority
+// 50. A burst scales big out into the room lazy left; a request for lazy is then served by
+// reclaiming one of big's idle extra copies, long before big's 120 s scale-in cooldown, while a
+// copy serving requests is never taken, and big does not take the room back.
+TEST_F(AutoscaleTest, AColdRequestReclaimsAnIdleCopyOfEqualPriority) {
+  Start(1, 4096);
+  json big = ComponentSpec("big", SmallModel(), 0.2, 2);
+  big["copies"] = {{"initial", 2}, {"min", 1}, {"max", 4}};
+  // reclaim_after_idle_s 0: while big is busy, only "a copy serving requests is never taken"
+  // keeps its copies.
+  big["scaling"] = {{"target", 1}, {"scale_out_cooldown_s", 0}, {"scale_in_cooldown_s", 120},
+                    {"stabilization_window_s", 60}, {"reclaim_after_idle_s", 0}};
+  Create(big);
+  json tiny = ComponentSpec("tiny", SmallModel(), 0.2, 1);
+  tiny["copies"] = {{"initial", 1}, {"min", 1}, {"max", 1}};
+  Create(tiny);
+  json lazy = ComponentSpec("lazy", SmallModel(), 0.2, 0);
+  // reclaim_after_idle_s 0: only "reclaim is for a component with no copy" keeps big from taking
+  // lazy's copy back below.
+  lazy["scaling"] = {{"hold_timeout_s", 60}, {"reclaim_after_idle_s", 0}};
+  Create(lazy);
+  ASSERT_TRUE(Settled("big", 2) && Settled("tiny", 1)) << serve_->Log();
+
+  // A burst scales big out to 4 copies: with tiny's, the device's whole share.
+  auto burst = std::make_unique<Load>(*serve_, "big", 16, /*stream=*/false, /*max_tokens=*/24);
+  ASSERT_TRUE(Settled("big", 4)) << Status("big").dump() << "\n" << AllEvents();
+
+  // Control: while every copy of big serves requests, a request for lazy is held and none of
+  // big's copies is taken. Its client gives up after 3 s (which ends the hold).
+  const int served_before = burst->ok();
+  const json ask = {{"model", "lazy"}, {"prompt", "hi"}, {"max_tokens", 4}};
+  net::HttpClient impatient = serve_->Client(std::chrono::seconds(3));
+  auto gave_up = impatient.Send("POST", "/v1/completions", ask.dump());
+  EXPECT_FALSE(gave_up.ok()) << gave_up->status << " " << gave_up->body;
+  const std::string held = "cohost_requests_held{component=\"lazy\"}";
+  EXPECT_TRUE(WaitUntil([&] { return MetricValue(held) == 0; })) << Metrics();
+  EXPECT_GT(burst->ok(), served_before);  // big was serving all along
+  EXPECT_THAT(AllEvents(), ::testing::Not(HasSubstr("CopyEvicted")));
+  EXPECT_EQ(serve_->ReadyCopies("big"), 4);
+  burst->Stop();
+  EXPECT_EQ(burst->failed(), 0) << burst->failures();
+
+  // Big idle, with an idle time to wait for: the next request for lazy reclaims one of big's
+  // copies and is served in seconds, not after big's scale-in cooldown.
+  JsonResponse patch = serve_->Call("PATCH", "/v1/inference-components/big",
+                                    {{"scaling", {{"reclaim_after_idle_s", 2}}}});
+  ASSERT_EQ(patch.status, 200) << patch.raw;
+  const auto asked = std::chrono::steady_clock::now();
+  JsonResponse served = Complete("lazy");
+  ASSERT_EQ(served.status, 200) << served.raw << "\n" << AllEvents();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(30));
+  std::string events = AllEvents();
+  EXPECT_THAT(events, HasSubstr("CopyEvicted"));
+  EXPECT_THAT(events,
+              HasSubstr("(big, priority 50) for lazy (priority 50, cold): equal priority, idle"));
+  EXPECT_THAT(events, HasSubstr("(reclaim after 2 s); big keeps 3 copies (min 1)"));
+  EXPECT_THAT(Metrics(), HasSubstr("cohost_evictions_total{component=\"big\"} 1\n"));
+  EXPECT_EQ(serve_->ReadyCopies("lazy"), 1);
+  // Big's desired count dropped by one and stays there: it does not scale back out into the room.
+  ASSERT_TRUE(Settled("big", 3)) << Status("big").dump();
+  EXPECT_EQ(Status("big")["desired_copies"], 3);
+
+  // Another burst makes big want 4 copies again; it has copies, so it does not reclaim lazy's
+  // (idle) one: its fourth copy stays unplaced and lazy keeps serving.
+  burst = std::make_unique<Load>(*serve_, "big", 16, /*stream=*/false, /*max_tokens=*/24);
+  ASSERT_TRUE(WaitUntil([&] {
+    std::string big_events = serve_->Call("GET", "/v1/events?subject=big").raw;
+    return big_events.find("CopyUnplaced") != std::string::npos;
+  })) << AllEvents();
+  const int again = burst->ok();
+  ASSERT_TRUE(WaitUntil([&] { return burst->ok() >= again + 32 || burst->failed() > 0; }));
+  burst->Stop();
+  EXPECT_EQ(burst->failed(), 0) << burst->failures();
+  EXPECT_EQ(serve_->ReadyCopies("lazy"), 1);
+  EXPECT_EQ(serve_->ReadyCopies("big"), 3);
+  EXPECT_THAT(Metrics(), ::testing::Not(HasSubstr("cohost_evictions_total{component=\"lazy\"}")));
+  JsonResponse warm = Complete("lazy");
+  EXPECT_EQ(warm.status, 200) << warm.raw;
 }
 
 }  // namespace

@@ -183,6 +183,11 @@ int Run(const ServeFlags& f) {
     for (const router::CopyCounters& c : router.Counters()) out[c.id] = c.outstanding;
     return out;
   };
+  nco.copy_requests = [&] {
+    std::map<std::string, int64_t> out;
+    for (const router::CopyCounters& c : router.Counters()) out[c.id] = c.requests;
+    return out;
+  };
   nco.on_copies_changed = [&] { router.CloseIdleConnections(); };
   // Standby runners: started ahead of need, with the runtime and devices up (runner/standby.h).
   bool has_gpu = false;

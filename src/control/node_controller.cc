@@ -118,6 +118,7 @@ void NodeController::Tick(agent::SupervisorTime now) {
     }
   }
   in_flight_ = options_.copy_in_flight ? options_.copy_in_flight() : std::map<std::string, int64_t>{};
+  TrackIdle(now);
   std::vector<policy::ComponentView> views;
   for (const InferenceComponent& s : *specs) {
     Known& k = known_[s.name];
@@ -131,6 +132,8 @@ void NodeController::Tick(agent::SupervisorTime now) {
     v.revision = k.revision;
     v.replacement_revision = k.revision;
     v.desired_copies = options_.autoscaler ? options_.autoscaler->Desired(s) : s.copies.initial;
+    auto freed = evicting_for_.find(s.name);
+    v.evicted_for = freed != evicting_for_.end() && !freed->second.empty();
     desired[s.name] = v.desired_copies;
     views.push_back(std::move(v));
   }
@@ -145,6 +148,15 @@ void NodeController::Tick(agent::SupervisorTime now) {
     copy_views.push_back({id, c.component, c.spec_revision, PhaseOf(st), in_flight});
   }
   policy::ReconcilePlan plan = policy::Reconcile(views, copy_views, node);
+  // Room freed by evictions is kept for its component until it is placed there, or until the
+  // evicted copies are gone and it no longer asks (Evict() looks again while it is unplaced).
+  for (auto& [component, pending] : evicting_for_) {
+    bool placed = std::any_of(plan.start.begin(), plan.start.end(),
+                              [&](const policy::StartCopy& s) { return s.component == component; });
+    if (placed) pending.clear();
+    std::erase_if(pending, [&](const std::string& id) { return !copies_.count(id); });
+  }
+  std::erase_if(evicting_for_, [](const auto& kv) { return kv.second.empty(); });
   for (const auto& d : plan.drain) {
     auto it = copies_.find(d.copy_id);
     if (it == copies_.end()) continue;
@@ -252,23 +264,41 @@ void NodeController::ScrapeCopyStats(agent::SupervisorTime now) {
   }
 }
 
+void NodeController::TrackIdle(agent::SupervisorTime now) {
+  const std::map<std::string, int64_t> sent =
+      options_.copy_requests ? options_.copy_requests() : std::map<std::string, int64_t>{};
+  for (auto& [id, c] : copies_) {
+    if (c.supervisor->state() != agent::CopyState::kReady) {
+      c.idle_since.reset();
+      continue;
+    }
+    auto load = in_flight_.find(id);
+    auto count = sent.find(id);
+    const int64_t requests = count == sent.end() ? 0 : count->second;
+    if (load != in_flight_.end() && load->second > 0) {
+      c.idle_since.reset();
+    } else if (requests != c.seen_requests || !c.idle_since) {
+      c.idle_since = now;  // it just became ready, or a request came and went since the last tick
+    }
+    c.seen_requests = requests;
+  }
+}
+
 void NodeController::Evict(const std::vector<InferenceComponent>& specs, const policy::ReconcilePlan& plan,
                            policy::NodeSnapshot node, agent::SupervisorTime now) {
   std::map<std::string, const InferenceComponent*> by_name;
   for (const InferenceComponent& s : specs) by_name[s.name] = &s;
-  // Live copies per component, and whether each component is idle (metrics: nothing in flight
-  // or held).
+  // Live copies per component, and requests held for each (metrics: waiting for a copy).
   std::map<std::string, int> live;
   for (const auto& [id, c] : copies_) {
     agent::CopyState st = c.supervisor->state();
     if (st != agent::CopyState::kDraining && st != agent::CopyState::kStopped && st != agent::CopyState::kFailed)
       ++live[c.component];
   }
-  auto idle = [&](const std::string& component) {
-    if (options_.metrics == nullptr) return false;
-    Labels l = {{"component", component}};
-    return options_.metrics->Value(metric::kRequestsInFlight, l) == 0 &&
-           options_.metrics->Value(metric::kRequestsHeld, l) == 0;
+  auto held = [&](const std::string& component) {
+    if (options_.metrics == nullptr) return 0;
+    const Labels labels = {{"component", component}};
+    return static_cast<int>(options_.metrics->Value(metric::kRequestsHeld, labels));
   };
   for (const auto& u : plan.unplaced) {
     if (u.reason.code() != StatusCode::kResourceExhausted || !by_name.count(u.component)) continue;
@@ -278,6 +308,13 @@ void NodeController::Evict(const std::vector<InferenceComponent>& specs, const p
     std::erase_if(pending, [&](const std::string& id) { return !copies_.count(id); });
     if (!pending.empty()) continue;
     const InferenceComponent& spec = *by_name[u.component];
+    policy::EvictionRequester requester;
+    requester.component = spec.name;
+    requester.priority = spec.priority;
+    requester.need = spec.compute;
+    requester.strategy = spec.placement;
+    // Cold: a request waits for the component's first copy.
+    requester.cold = held(spec.name) > 0 && live[spec.name] == 0;
     std::vector<policy::EvictionCandidate> candidates;
     for (const auto& [id, c] : copies_) {
       agent::CopyState st = c.supervisor->state();
@@ -291,19 +328,21 @@ void NodeController::Evict(const std::vector<InferenceComponent>& specs, const p
       cand.priority = owner->second->priority;
       auto load = in_flight_.find(id);
       cand.in_flight = load == in_flight_.end() ? 0 : static_cast<int>(load->second);
-      cand.component_idle = idle(c.component);
+      cand.component_waiting = held(c.component);
       cand.component_copies = live[c.component];
       cand.component_min = owner->second->copies.min;
+      cand.idle_since = c.idle_since;
+      cand.reclaim_after_idle = std::chrono::seconds(owner->second->scaling.reclaim_after_idle_s);
       cand.assignment = c.assignment;
       candidates.push_back(std::move(cand));
     }
-    policy::EvictionPlan ev = policy::PlanEviction(node, spec.compute, spec.placement, spec.priority, candidates);
-    for (const std::string& id : ev.evict) {
-      CopyRecord& c = copies_.at(id);
-      Record(id, "CopyEvicted", "evicted for " + u.component + ": " + ev.reason);
+    policy::EvictionPlan ev = policy::PlanEviction(node, requester, candidates, now);
+    for (const policy::Eviction& e : ev.evict) {
+      CopyRecord& c = copies_.at(e.copy_id);
+      Record(e.copy_id, "CopyEvicted", "evicted " + e.why);
       c.supervisor->Drain(now);
       --live[c.component];
-      pending.push_back(id);
+      pending.push_back(e.copy_id);
       if (options_.autoscaler != nullptr) options_.autoscaler->Evicted(c.component, now);
       if (options_.metrics != nullptr) options_.metrics->Get(metric::kEvictionsTotal, {{"component", c.component}}).Add(1);
     }

@@ -2,10 +2,11 @@
 //
 // Each Tick(now): read the components from the store, ask the autoscaler (if any) for each one's
 // desired copy count, look at the copies' supervisors, ask policy::Reconcile what to start and
-// drain (scale-in drains the least-loaded copies), evict idle lower-priority copies when a
-// component cannot be placed (policy::PlanEviction), poll every supervisor, and publish the
-// ready copies to the router's directory and the gauges to the metrics registry. Copy and
-// scaling events go to the store's event log.
+// drain (scale-in drains the least-loaded copies), evict idle copies of lower priority (or, for
+// a cold component, reclaim long-idle copies of equal priority) when a component cannot be
+// placed (policy::PlanEviction), poll every supervisor, and publish the ready copies to the
+// router's directory and the gauges to the metrics registry. Copy and scaling events go to the
+// store's event log.
 // Threads: Tick() and Describe() from one owner thread at a time (serve's reconcile thread);
 // ComponentStatus() and Devices() from any thread (they read a snapshot under a mutex).
 #pragma once
@@ -15,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +43,10 @@ struct NodeControllerOptions {
   MetricsRegistry* metrics = nullptr;
   // Requests in flight per copy id (the router's counters); empty: unknown (all 0).
   std::function<std::map<std::string, int64_t>()> copy_in_flight;
+  // Requests sent to each copy so far, by copy id (the router's counters); empty: unknown. With
+  // copy_in_flight, tells since when a copy has served nothing (a request that came and went
+  // between two ticks counts), for the equal-priority reclaim's idle time.
+  std::function<std::map<std::string, int64_t>()> copy_requests;
   // Called (on the Tick thread) when the set of ready copies changed, e.g. to close the router's
   // pooled connections to copies that went away.
   std::function<void()> on_copies_changed;
@@ -73,6 +79,10 @@ class NodeController {
     int64_t seen_prompt_tokens = 0;
     int64_t seen_generated_tokens = 0;
     int64_t memory_bytes = 0;
+    // Since when the ready copy has served nothing (policy::EvictionCandidate::idle_since);
+    // empty while it loads or serves. `seen_requests`: the router's request count at the last tick.
+    std::optional<agent::SupervisorTime> idle_since = std::nullopt;
+    int64_t seen_requests = -1;
   };
   struct Known {
     std::string key;          // policy::ReplacementKey of the last spec seen
@@ -84,8 +94,11 @@ class NodeController {
   // it may see: exactly those it was placed on (none, and no offload, for virtual devices or the host).
   void PinToDevices(const policy::Assignment& assignment, agent::RunnerLaunch& launch) const;
   void Publish(const std::vector<InferenceComponent>& specs, const std::map<std::string, int>& desired);
+  // Updates every copy's idle_since from the router's counters (in_flight_ must be current).
+  void TrackIdle(agent::SupervisorTime now);
   // For components the plan could not place: frees room by evicting idle copies of lower
-  // priority components (policy::PlanEviction), draining them.
+  // priority components, or long-idle ones of equal priority for a cold component
+  // (policy::PlanEviction), draining them.
   void Evict(const std::vector<InferenceComponent>& specs, const policy::ReconcilePlan& plan,
              policy::NodeSnapshot node, agent::SupervisorTime now);
   // About once a second: each ready copy's runner /stats into the per-copy gauges.
@@ -104,7 +117,9 @@ class NodeController {
   std::map<std::string, CopyRecord> copies_;
   std::map<std::string, Known> known_;
   std::map<std::string, std::string> last_unplaced_;  // component -> message (to log changes only)
-  std::map<std::string, std::vector<std::string>> evicting_for_;  // component -> copies draining for it
+  // component -> copies draining to make room for it; kept until it is placed (it then places
+  // before components of its priority: policy::ComponentView::evicted_for) or they are gone.
+  std::map<std::string, std::vector<std::string>> evicting_for_;
   std::map<std::string, std::string> unplaceable_;  // component -> why its copy fits on no device even when empty
   std::map<std::string, int64_t> in_flight_;  // copy id -> requests in flight, at this tick
   std::vector<std::string> last_ready_;       // ready copy ids at the last Publish

@@ -167,7 +167,7 @@ Status ApplyScaling(const json& s, ScalingPolicy* p) {
   RETURN_IF_ERROR(OnlyKnownFields(
       s, "scaling", {"metric", "target", "steps", "scale_out_cooldown_s", "scale_in_cooldown_s",
                      "stabilization_window_s", "scale_to_zero_after_s", "max_held_requests",
-                     "hold_timeout_s"}));
+                     "hold_timeout_s", "reclaim_after_idle_s"}));
   if (s.contains("target") && s.contains("steps") && !s["steps"].empty())
     return InvalidArgument("scaling.steps", "give either target (target tracking) or steps, not both");
   std::string metric = ScalingMetricName(p->metric);
@@ -182,6 +182,8 @@ Status ApplyScaling(const json& s, ScalingPolicy* p) {
   RETURN_IF_ERROR(ReadInt(s, "scaling", "scale_to_zero_after_s", 0, 7 * 86400, &p->scale_to_zero_after_s));
   RETURN_IF_ERROR(ReadInt(s, "scaling", "max_held_requests", 0, 100000, &p->max_held_requests));
   RETURN_IF_ERROR(ReadInt(s, "scaling", "hold_timeout_s", 1, 3600, &p->hold_timeout_s));
+  RETURN_IF_ERROR(
+      ReadInt(s, "scaling", "reclaim_after_idle_s", 0, 86400, &p->reclaim_after_idle_s));
   return Status::Ok();
 }
 
@@ -306,7 +308,8 @@ json ToJson(const InferenceComponent& c) {
                        {"stabilization_window_s", c.scaling.stabilization_window_s},
                        {"scale_to_zero_after_s", c.scaling.scale_to_zero_after_s},
                        {"max_held_requests", c.scaling.max_held_requests},
-                       {"hold_timeout_s", c.scaling.hold_timeout_s}}},
+                       {"hold_timeout_s", c.scaling.hold_timeout_s},
+                       {"reclaim_after_idle_s", c.scaling.reclaim_after_idle_s}}},
           {"priority", c.priority},
           {"placement", PlacementStrategyName(c.placement)}};
   // Step scaling has no target: leave it out so the form parses back as it was.

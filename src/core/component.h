@@ -78,6 +78,10 @@ struct ScalingPolicy {
   // Requests held while the component has no ready copy (cold start):
   int max_held_requests = 64;      // beyond this, 503 with Retry-After
   int hold_timeout_s = 60;         // a held request waits at most this long, then 503
+  // A ready copy above copies.min that has served nothing for this long may be reclaimed by a
+  // cold request of a component of equal priority (src/policy/eviction.h). Lower-priority
+  // copies go at once; this keeps two equals from taking a device back and forth.
+  int reclaim_after_idle_s = 10;
 
   bool step_scaling() const { return !steps.empty(); }
 };

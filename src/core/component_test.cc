@@ -71,6 +71,7 @@ TEST(ComponentTest, BadInputNamesTheField) {
       {R"({"scaling": {"stabilization_window_s": -1}})", "scaling.stabilization_window_s"},
       {R"({"scaling": {"max_held_requests": "many"}})", "scaling.max_held_requests"},
       {R"({"scaling": {"hold_timeout_s": 0}})", "scaling.hold_timeout_s"},
+      {R"({"scaling": {"reclaim_after_idle_s": -1}})", "scaling.reclaim_after_idle_s"},
       {R"({"copies": {"min": 0, "initial": 1}, "scaling": {"max_held_requests": 0}})", "scaling.max_held_requests"},
       {R"({"scaling": {"cooldown": 5}})", "scaling.cooldown"},
       {R"({"scaling": {"target": null, "steps": {"lower": 1}}})", "scaling.steps"},
@@ -117,7 +118,7 @@ TEST(ComponentTest, UpdateAppliesOnlyPresentFields) {
 TEST(ComponentTest, ScalingFieldsParseAndRoundTrip) {
   json body = Example();
   body["scaling"] = json::parse(R"({"metric": "queue_depth", "stabilization_window_s": 5,
-      "max_held_requests": 3, "hold_timeout_s": 9,
+      "max_held_requests": 3, "hold_timeout_s": 9, "reclaim_after_idle_s": 4,
       "steps": [{"lower": 4, "adjustment": 2}, {"lower": 0, "upper": 1, "adjustment": -1}]})");
   auto c = ParseInferenceComponent(body);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -125,6 +126,7 @@ TEST(ComponentTest, ScalingFieldsParseAndRoundTrip) {
   EXPECT_EQ(c->scaling.stabilization_window_s, 5);
   EXPECT_EQ(c->scaling.max_held_requests, 3);
   EXPECT_EQ(c->scaling.hold_timeout_s, 9);
+  EXPECT_EQ(c->scaling.reclaim_after_idle_s, 4);
   ASSERT_EQ(c->scaling.steps.size(), 2u);  // sorted by lower bound
   EXPECT_EQ(c->scaling.steps[0], (ScalingStep{0, 1, -1}));
   EXPECT_EQ(c->scaling.steps[1].adjustment, 2);

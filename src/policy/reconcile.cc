@@ -67,7 +67,8 @@ ReconcilePlan Reconcile(const std::vector<ComponentView>& components,
   std::vector<const ComponentView*> order;
   for (const ComponentView& c : components) order.push_back(&c);
   std::stable_sort(order.begin(), order.end(), [](const ComponentView* a, const ComponentView* b) {
-    return a->spec.priority > b->spec.priority;
+    if (a->spec.priority != b->spec.priority) return a->spec.priority > b->spec.priority;
+    return a->evicted_for && !b->evicted_for;
   });
 
   for (const ComponentView* c : order) {

@@ -4,7 +4,9 @@
 // Rules (DESIGN.md decision 4, "drops no request it accepted"):
 //   * Copies of deleted components drain.
 //   * A component below its desired count gets new copies, placed with its strategy, higher
-//     priority components first, each placement applied to the snapshot before the next.
+//     priority components first, each placement applied to the snapshot before the next. Among
+//     equal priorities, a component that copies were evicted for (ComponentView::evicted_for)
+//     goes first, so the room freed for it is not taken by another component's scale-out.
 //   * A changed spec (model or requirements: a new spec revision) replaces copies one by one:
 //     one new copy at a time is started beside the old ones, and an old copy drains only once
 //     a new one is ready, so serving capacity never drops.
@@ -45,6 +47,9 @@ struct ComponentView {
   // The spec fields whose change needs new copies are those in `ReplacementKey`; a revision
   // that only changes e.g. priority or copy bounds keeps existing copies.
   int64_t replacement_revision = 0;
+  // Copies of other components were evicted to make room for this one (policy/eviction.h) and
+  // it has not been placed since: it is placed before other components of its priority.
+  bool evicted_for = false;
 };
 
 struct StartCopy {

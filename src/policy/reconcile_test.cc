@@ -124,6 +124,29 @@ TEST(ReconcileTest, RefusalsAreReportedAndHigherPriorityPlacesFirst) {
   EXPECT_EQ(p.unplaced[0].reason.code(), StatusCode::kResourceExhausted);
 }
 
+TEST(ReconcileTest, RoomEvictedForAComponentGoesToItBeforeAnEqualPriorityScaleOut) {
+  // One whole-GPU copy fits; "big" (listed first) wants one more, "lazy" had room evicted for it.
+  NodeSnapshot node = TwoGpus();
+  node.devices[0].share_used_milli = 1000;
+  node.devices[0].memory_used_mib = 16000;
+  std::vector<ComponentView> comps = {Component("big", 1, 1, 50, 1.0, 8000),
+                                      Component("lazy", 1, 1, 50, 1.0, 8000)};
+  ReconcilePlan p = Reconcile(comps, {}, node);
+  ASSERT_EQ(p.start.size(), 1u);
+  EXPECT_EQ(p.start[0].component, "big");  // without an eviction: in the order given
+  comps[1].evicted_for = true;
+  p = Reconcile(comps, {}, node);
+  ASSERT_EQ(p.start.size(), 1u);
+  EXPECT_EQ(p.start[0].component, "lazy");
+  ASSERT_EQ(p.unplaced.size(), 1u);
+  EXPECT_EQ(p.unplaced[0].component, "big");
+  // Priority still comes first.
+  comps[0].spec.priority = 60;
+  p = Reconcile(comps, {}, node);
+  ASSERT_EQ(p.start.size(), 1u);
+  EXPECT_EQ(p.start[0].component, "big");
+}
+
 TEST(ReconcileTest, RepeatedFailuresStopNewStarts) {
   std::vector<CopyView> copies = {Copy("a", "chat", CopyPhase::kFailed), Copy("b", "chat", CopyPhase::kFailed)};
   ReconcilePlan p = Reconcile({Component("chat", 2)}, copies, TwoGpus());

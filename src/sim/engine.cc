@@ -40,6 +40,7 @@ struct SimCopy {
   double share = 0;  // devices (or share of one) it reserves
   double busy = 0;   // share x busy fraction, as last added to the fleet
   uint64_t gen = 0;
+  double idle_since = -1;  // ready and serving nothing since then; -1 while loading or serving
 };
 
 struct ModelState {
@@ -61,6 +62,12 @@ struct ModelState {
   ModelResult result;
   int64_t slo_met = 0;
 };
+
+// Simulated seconds as the policy's time points (as sim/scale_decider.cc does).
+policy::EvictionTime At(double seconds) {
+  return policy::EvictionTime{} + std::chrono::duration_cast<policy::EvictionTime::duration>(
+                                      std::chrono::duration<double>(seconds));
+}
 
 double Percentile(std::vector<float>* v, double q) {
   if (v->empty()) return 0;
@@ -88,12 +95,15 @@ class Simulation {
   }
   Status Setup();
   // Places and starts a copy (ready at once when `ready_now`: the fleet as it stands at the start).
-  // Copies wanted after the start may evict idle lower-priority copies.
+  // Copies wanted after the start may evict idle copies of lower priority (or, for a model with
+  // requests held and no copy, reclaim long-idle ones of equal priority).
   Status AddCopy(int m, double now, bool ready_now);
   Status RemoveCopy(int c, double now, bool keep_node = false);
-  // Makes room for a copy of m by evicting idle lower-priority copies (policy::PlanEviction).
+  // Makes room for a copy of m by evicting idle copies of other models (policy::PlanEviction).
   // Returns the node it was placed on, or -1 when no plan frees enough.
   StatusOr<int> PlaceByEviction(int m, double now, policy::Assignment* assignment);
+  // The ready copies of other autoscaled models on `node`, as eviction candidates for model m.
+  std::vector<policy::EvictionCandidate> EvictionCandidates(int m, int node) const;
   void Unlist(int c);  // takes a copy out of its model's alive and ready lists
   void Touch(int c, double now);  // brings a copy's clock to now
   void Reschedule(int c, double now);
@@ -185,6 +195,7 @@ Status Simulation::AddCopy(int m, double now, bool ready_now) {
   ++ms.placed;
   if (ready_now) {
     copies_[id].state = CopyState::kReady;
+    copies_[id].idle_since = now;
     ms.ready.push_back(id);
   } else {
     ++result_.cold_starts;
@@ -202,37 +213,51 @@ void Simulation::Unlist(int c) {
   if (r != ms.ready.end()) ms.ready.erase(r);
 }
 
+std::vector<policy::EvictionCandidate> Simulation::EvictionCandidates(int m, int node) const {
+  std::vector<policy::EvictionCandidate> candidates;
+  for (size_t c = 0; c < copies_.size(); ++c) {
+    const SimCopy& copy = copies_[c];
+    if (copy.node != node || copy.model == m || copy.state != CopyState::kReady) continue;
+    const ModelState& other = models_[copy.model];
+    if (!other.autoscaled) continue;
+    const ModelSpec& spec = s_.models[copy.model];
+    policy::EvictionCandidate cand;
+    cand.copy_id = std::to_string(c);
+    cand.component = spec.name;
+    cand.priority = spec.priority;
+    cand.in_flight = static_cast<int>(copy.server->outstanding());
+    cand.component_waiting = static_cast<int>(other.held.size());
+    cand.component_copies = static_cast<int>(other.alive.size());
+    cand.component_min = spec.scaling.min_copies;
+    if (copy.idle_since >= 0) cand.idle_since = At(copy.idle_since);
+    cand.reclaim_after_idle = std::chrono::seconds(std::lround(spec.scaling.reclaim_after_idle_s));
+    cand.assignment = copy.assignment;
+    candidates.push_back(std::move(cand));
+  }
+  return candidates;
+}
+
 StatusOr<int> Simulation::PlaceByEviction(int m, double now, policy::Assignment* assignment) {
   const ModelState& ms = models_[m];
+  policy::EvictionRequester requester;
+  requester.component = s_.models[m].name;
+  requester.priority = s_.models[m].priority;
+  requester.need = ms.req;
+  requester.cold = !ms.held.empty() && ms.alive.empty();  // as the live node controller decides
   for (int node : fleet_.RunningNodes(-1)) {
-    std::vector<policy::EvictionCandidate> candidates;
-    for (size_t c = 0; c < copies_.size(); ++c) {
-      const SimCopy& copy = copies_[c];
-      if (copy.node != node || copy.model == m || copy.state != CopyState::kReady) continue;
-      const ModelState& other = models_[copy.model];
-      if (!other.autoscaled) continue;
-      policy::EvictionCandidate cand;
-      cand.copy_id = std::to_string(c);
-      cand.component = s_.models[copy.model].name;
-      cand.priority = s_.models[copy.model].priority;
-      cand.in_flight = copy.server->outstanding();
-      cand.component_idle = other.outstanding == 0;
-      cand.component_copies = static_cast<int>(other.alive.size());
-      cand.component_min = s_.models[copy.model].scaling.min_copies;
-      cand.assignment = copy.assignment;
-      candidates.push_back(std::move(cand));
-    }
+    std::vector<policy::EvictionCandidate> candidates = EvictionCandidates(m, node);
     if (candidates.empty()) continue;
-    policy::EvictionPlan plan = policy::PlanEviction(fleet_.snapshot(node), ms.req,
-                                                     PlacementStrategy::kBinpack,
-                                                     s_.models[m].priority, candidates);
+    policy::EvictionPlan plan =
+        policy::PlanEviction(fleet_.snapshot(node), requester, candidates, At(now));
     if (plan.evict.empty()) continue;  // it did not fit before, so an empty plan means no room
-    for (const std::string& id : plan.evict) {
-      int c = std::stoi(id);
+    for (const policy::Eviction& e : plan.evict) {
+      int c = std::stoi(e.copy_id);
       Unlist(c);
       models_[copies_[c].model].decider->Evicted(now);
       RETURN_IF_ERROR(RemoveCopy(c, now, /*keep_node=*/true));
       ++result_.evictions;
+      ++models_[copies_[c].model].result.evicted;
+      if (e.ground == policy::EvictionGround::kIdleReclaim) ++result_.reclaims;
     }
     RETURN_IF_ERROR(fleet_.PlaceAt(node, plan.assignment, now));
     *assignment = plan.assignment;
@@ -282,6 +307,7 @@ void Simulation::Route(int64_t req, double now) {
   }
   size_t pick = policy::ChooseCopy(policy::RoutingStrategy::kLeastOutstanding, loads, rng_()).value();
   int c = ms.ready[pick];
+  copies_[c].idle_since = -1;
   Touch(c, now);
   const ServiceProfile& p = s_.models[r.model].profile;
   copies_[c].server->Add(req, RequestWork(p, r.prompt_tokens, r.output_tokens),
@@ -338,6 +364,7 @@ Status Simulation::OnCompletion(int c, double now) {
   if (copies_[c].state == CopyState::kDraining && copies_[c].server->outstanding() == 0) {
     return RemoveCopy(c, now);
   }
+  if (copies_[c].server->outstanding() == 0) copies_[c].idle_since = now;
   Reschedule(c, now);
   return Status::Ok();
 }
@@ -346,6 +373,7 @@ Status Simulation::OnReady(int c, double now) {
   SimCopy& copy = copies_[c];
   if (copy.state != CopyState::kLoading) return Status::Ok();  // cancelled while loading
   copy.state = CopyState::kReady;
+  copy.idle_since = now;
   ModelState& ms = models_[copy.model];
   ms.ready.push_back(c);
   while (!ms.held.empty()) {

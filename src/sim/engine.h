@@ -5,8 +5,10 @@
 // their load time, autoscaler ticks and report samples. Decisions come from the live policy code:
 // placement from policy/placement.h (PlaceCopy/ApplyAssignment/ReleaseAssignment on a
 // NodeSnapshot per node), eviction from policy/eviction.h (PlanEviction, when an autoscaled copy
-// fits nowhere and no node can be started), copy choice from policy/routing.h (least outstanding), scaling from a
-// ScaleDecider (sim/scale_decider.h).
+// fits nowhere and no node can be started: idle lower-priority copies, or for a model with
+// requests held and no copy, equal-priority copies idle past their reclaim_after_idle_s), copy
+// choice from policy/routing.h (least outstanding), scaling from a ScaleDecider
+// (sim/scale_decider.h).
 //
 // Guarantees checked by the engine itself (an Internal error if broken): every request ends
 // completed or rejected; no device or node is ever over-committed (placement's ApplyAssignment
@@ -42,6 +44,7 @@ struct ModelResult {
   int64_t cold_starts = 0;
   double slo_attainment = 0;  // as StrategyResult's, over this model's requests
   int peak_copies = 0;
+  int64_t evicted = 0;  // copies of this model evicted for another
 };
 
 struct StrategyResult {
@@ -53,7 +56,8 @@ struct StrategyResult {
   int64_t held = 0;            // requests that waited for a copy to load
   int64_t cold_starts = 0;     // copies loaded after the start
   int64_t placement_refusals = 0;  // copies that fit nowhere when wanted
-  int64_t evictions = 0;           // idle lower-priority copies stopped to make room
+  int64_t evictions = 0;           // idle copies of other models stopped to make room
+  int64_t reclaims = 0;            // of those, equal-priority copies reclaimed for a cold model
   double device_hours = 0;
   double cost = 0;
   double slo_attainment = 0;   // share of requests meeting both TTFT and ITL SLOs (rejected miss)

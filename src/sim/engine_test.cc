@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "sim/service.h"
@@ -242,6 +243,114 @@ strategies: [inference_components]
   EXPECT_EQ(r->cold_starts, 1);
   EXPECT_EQ(r->slo_attainment, 0);
   EXPECT_EQ(r->model_copies.front()[0], 1);  // the copy it started with
+}
+
+}  // namespace
+}  // namespace cohost::sim
+
+namespace cohost::sim {
+namespace {
+
+// Issue 13 in the simulator: one device shared by big (1 copy, max 3), tiny (min 1) and lazy
+// (min 0, at zero after 60 s idle), all of priority 50 unless `lazy_priority` says otherwise. Model
+// indices: big 0, tiny 1, lazy 2. Big's scale-in cooldown (600 s) keeps its extra copies long
+// after a burst.
+Scenario SharedDevice(int lazy_priority = 50) {
+  auto s = ParseScenario(R"(name: reclaim
+duration_h: 0.25
+holding: { timeout_s: 300 }
+fleet:
+  node_types:
+    - { name: n, devices: 1, device_memory_gb: 10, price_per_hour: 1, max_nodes: 1 }
+models:
+  - name: big
+    size_gb: 1
+    reservation: { accelerators: 0.25, memory_gb: 2 }
+    load_time_s: 5
+    traffic: { rate_per_s: 0 }
+    scaling: { target: 1, min: 1, max: 3, scale_in_cooldown_s: 600, reclaim_after_idle_s: 10 }
+  - name: tiny
+    size_gb: 1
+    reservation: { accelerators: 0.25, memory_gb: 2 }
+    traffic: { rate_per_s: 0 }
+    scaling: { min: 1, max: 1 }
+  - name: lazy
+    size_gb: 1
+    reservation: { accelerators: 0.25, memory_gb: 2 }
+    load_time_s: 5
+    priority: )" + std::to_string(lazy_priority) + R"(
+    ttft_slo_s: 10
+    traffic: { rate_per_s: 0 }
+    scaling: { min: 0, max: 1, scale_to_zero_after_s: 60 }
+strategies: [inference_components]
+)");
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return *s;
+}
+
+// A burst for big at 100 s: six requests of `output_tokens` each (50 tokens/s alone) scale it to
+// three copies, filling the room lazy freed at zero.
+std::vector<Request> Burst(double at, int output_tokens) {
+  std::vector<Request> trace;
+  for (int i = 0; i < 6; ++i) trace.push_back({at + 0.1 * i, 0, 50, output_tokens});
+  return trace;
+}
+
+TEST(EngineTest, AColdRequestReclaimsAnIdleEqualPriorityCopyAndTheOwnerDoesNotTakeItBack) {
+  Scenario s = SharedDevice();
+  std::vector<Request> trace = Burst(100, 100);
+  trace.push_back({5, 2, 50, 10});     // lazy's first copy serves, then goes to zero at ~70 s
+  trace.push_back({300, 2, 50, 10});   // cold: big's extra copies have idled since ~115 s
+  for (const Request& r : Burst(320, 1000)) trace.push_back(r);  // big wants 3 copies again
+  std::sort(trace.begin(), trace.end(),
+            [](const Request& a, const Request& b) { return a.arrival_s < b.arrival_s; });
+  auto r = RunStrategy(s, trace, StrategyKind::kInferenceComponents);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->completed, static_cast<int64_t>(trace.size()));
+  EXPECT_EQ(r->rejected, 0);
+  // One of big's copies went for lazy, once; big's second burst did not reclaim lazy's copy
+  // (big had copies: only a model with none reclaims from an equal).
+  EXPECT_EQ(r->evictions, 1);
+  EXPECT_EQ(r->reclaims, 1);
+  EXPECT_EQ(r->models[0].evicted, 1);
+  EXPECT_EQ(r->models[2].evicted, 0);
+  EXPECT_GT(r->placement_refusals, 0);  // big's third copy in the second burst
+  // Lazy's cold request met its 10 s TTFT (a 5 s load), not big's 600 s scale-in cooldown (as did
+  // its first, on the copy it started with).
+  EXPECT_EQ(r->models[2].held, 1);
+  EXPECT_EQ(r->models[2].slo_attainment, 1.0);
+}
+
+TEST(EngineTest, AColdRequestDoesNotReclaimFromAHigherPriorityModel) {
+  Scenario s = SharedDevice(/*lazy_priority=*/40);
+  std::vector<Request> trace = Burst(100, 100);
+  trace.insert(trace.begin(), Request{5, 2, 50, 10});
+  trace.push_back({300, 2, 50, 10});
+  auto r = RunStrategy(s, trace, StrategyKind::kInferenceComponents);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->evictions, 0);
+  EXPECT_EQ(r->models[2].rejected, 1);  // held until the 300 s timeout: big keeps its copies
+}
+
+// Big's three copies all serve long requests when lazy's request comes: none is taken while
+// busy; once they finish and idle for reclaim_after_idle_s, one is reclaimed and lazy is served.
+TEST(EngineTest, ACopyServingRequestsIsNotReclaimed) {
+  Scenario s = SharedDevice();
+  std::vector<Request> trace = Burst(100, 100);                      // scales big to 3
+  trace.insert(trace.begin(), Request{5, 2, 50, 10});
+  // Six long requests: two per copy, ~100 s.
+  for (int i = 0; i < 6; ++i) trace.push_back({120.0 + 0.1 * i, 0, 50, 2500});
+  trace.push_back({130, 2, 50, 10});
+  auto r = RunStrategy(s, trace, StrategyKind::kInferenceComponents);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->completed, static_cast<int64_t>(trace.size()));  // big's long requests included
+  EXPECT_EQ(r->reclaims, 1);
+  EXPECT_EQ(r->models[2].rejected, 0);
+  // Its first request (on the copy it started with) met the 10 s TTFT; the second waited for
+  // big's requests (~100 s).
+  EXPECT_EQ(r->models[2].slo_attainment, 0.5);
+  // A bound on how long: big's copies finish at ~220 s, idle 10 s, the tick, a 5 s load.
+  EXPECT_LT(r->ttft_p99_s, 130.0);
 }
 
 }  // namespace

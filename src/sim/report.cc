@@ -120,6 +120,7 @@ nlohmann::json RenderJson(const SimulationReport& r) {
         {"requests", s.requests}, {"completed", s.completed}, {"rejected", s.rejected},
         {"held", s.held}, {"cold_starts", s.cold_starts},
         {"placement_refusals", s.placement_refusals}, {"evictions", s.evictions},
+        {"reclaims", s.reclaims},
         {"slo_attainment", s.slo_attainment}, {"ttft_attainment", s.ttft_attainment},
         {"itl_attainment", s.itl_attainment},
         {"latency_s", {{"ttft_p50", s.ttft_p50_s}, {"ttft_p99", s.ttft_p99_s},

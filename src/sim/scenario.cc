@@ -226,7 +226,7 @@ Status ParseTraffic(const Field& f, ModelTraffic* t) {
 Status ParseScaling(const Field& f, ScalingSettings* s) {
   RETURN_IF_ERROR(CheckKeys(f, {"target", "min", "max", "scale_out_cooldown_s",
                                 "scale_in_cooldown_s", "stabilization_window_s",
-                                "scale_to_zero_after_s"}));
+                                "scale_to_zero_after_s", "reclaim_after_idle_s"}));
   RETURN_IF_ERROR(GetNonNegative(f, "target", &s->target, true));
   RETURN_IF_ERROR(GetInt(f, "min", &s->min_copies, 0));
   RETURN_IF_ERROR(GetInt(f, "max", &s->max_copies, 1));
@@ -235,6 +235,7 @@ Status ParseScaling(const Field& f, ScalingSettings* s) {
   RETURN_IF_ERROR(GetNonNegative(f, "scale_in_cooldown_s", &s->scale_in_cooldown_s));
   RETURN_IF_ERROR(GetNonNegative(f, "stabilization_window_s", &s->stabilization_window_s));
   RETURN_IF_ERROR(GetNonNegative(f, "scale_to_zero_after_s", &s->scale_to_zero_after_s));
+  RETURN_IF_ERROR(GetNonNegative(f, "reclaim_after_idle_s", &s->reclaim_after_idle_s));
   return Status::Ok();
 }
 

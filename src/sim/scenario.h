@@ -68,6 +68,9 @@ struct ScalingSettings {
   double scale_in_cooldown_s = 120;
   double stabilization_window_s = 60;
   double scale_to_zero_after_s = 600;
+  // A ready copy idle this long may be reclaimed by a cold model of equal priority
+  // (policy/eviction.h; the component field scaling.reclaim_after_idle_s).
+  double reclaim_after_idle_s = 10;
 };
 
 struct ModelSpec {
@@ -83,7 +86,9 @@ struct ModelSpec {
   ModelTraffic traffic;
   ScalingSettings scaling;
   bool dedicated_in_hybrid = false;  // the hybrid strategy gives this model its own nodes
-  int priority = 50;              // 0..100: may evict idle copies of lower-priority models
+  int priority = 50;              // 0..100: eviction (policy/eviction.h): may evict idle copies of
+                                  // lower-priority models, and reclaim long-idle ones of equal
+                                  // priority when it has requests held and no copy
   double ttft_slo_s = 0;          // 0: the scenario default
   double itl_slo_s = 0;
 };
