@@ -2,7 +2,8 @@
 // run from another working directory with HOME and the cache variables pointing at empty places,
 // makes a model (the built-in vocabulary) and profiles it (the built-in device catalog, a runner
 // started from the copy). And no path of the build, the source tree or llama.cpp's data files is
-// left in what the binary loads.
+// left in what the binary loads. (The source tree is still on this machine, so a binary that
+// fell back to a compiled-in path would pass the first test here; the second one catches it.)
 #include <elf.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -27,7 +28,7 @@ ExitResult RunElsewhere(const std::string& binary, const std::string& cwd, const
                                 "COHOST_CACHE_DIR=" + home + "/cohost-cache", "COHOST_CACHE=" + home + "/cohost-cache",
                                 binary};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto p = sys::Process::Spawn({argv, log_dir.File("out.log")});
+  auto p = sys::Process::Spawn({argv, log_dir.File("out.log"), {}});
   ExitResult r;
   if (!p.ok()) return r;
   auto st = p->WaitFor(std::chrono::minutes(5));
@@ -91,7 +92,7 @@ TEST(RelocatableTest, NoBuildOrDataPathIsCompiledIn) {
   // The embedded catalog is there (so the search below looks at the right bytes) ...
   EXPECT_NE(loaded.find("memory_bandwidth_gbs"), std::string::npos);
   // ... and no path of this checkout, of the build, or of llama.cpp's vocabulary files.
-  for (const std::string path : {std::string(COHOST_SOURCE_DIR) + "/", std::string(COHOST_BUILD_DIR) + "/",
+  for (const std::string& path : {std::string(COHOST_SOURCE_DIR) + "/", std::string(COHOST_BUILD_DIR) + "/",
                                  std::string(COHOST_LLAMA_SRC) + "/models"}) {
     EXPECT_EQ(loaded.find(path), std::string::npos) << path << " is compiled into " << COHOST_BINARY;
   }

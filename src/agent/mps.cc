@@ -1,7 +1,9 @@
 #include "agent/mps.h"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,10 +23,27 @@ Status Impossible(const std::string& why) {
   return Status(StatusCode::kFailedPrecondition, "--mps on: " + why, "--mps");
 }
 
-// Whether `path` is a socket or a named pipe (the daemon's control endpoint).
-bool IsControlEndpoint(const std::string& path) {
+enum class Endpoint { kNone, kSocket, kPipe };
+
+// What `path` is: the daemon's control socket (or, in old versions, a named pipe), or nothing.
+Endpoint ControlEndpoint(const std::string& path) {
   struct stat st;
-  return stat(path.c_str(), &st) == 0 && (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode));
+  if (stat(path.c_str(), &st) != 0) return Endpoint::kNone;
+  if (S_ISSOCK(st.st_mode)) return Endpoint::kSocket;
+  return S_ISFIFO(st.st_mode) ? Endpoint::kPipe : Endpoint::kNone;
+}
+
+// Whether something listens on the Unix socket `path` (a stale socket refuses connections).
+bool Listening(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) return false;
+  addr.sun_family = AF_UNIX;
+  std::copy(path.begin(), path.end(), addr.sun_path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool ok = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
 }
 
 bool Alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
@@ -111,7 +130,8 @@ std::string NvidiaMpsControl::FindProgram() const {
 MpsProbe NvidiaMpsControl::Probe() {
   const std::string& dir = options_.pipe_directory;
   const std::string control = dir + "/control";
-  if (!IsControlEndpoint(control)) return {false, "no control socket in pipe directory " + dir};
+  const Endpoint endpoint = ControlEndpoint(control);
+  if (endpoint == Endpoint::kNone) return {false, "no control socket in pipe directory " + dir};
   std::ifstream pid_file(dir + "/nvidia-cuda-mps-control.pid");
   long pid = 0;
   if (pid_file >> pid) {
@@ -119,6 +139,10 @@ MpsProbe NvidiaMpsControl::Probe() {
       return {false, "stale control socket in " + dir + ": daemon pid " + std::to_string(pid) + " is not running"};
     }
     return {true, "control daemon pid " + std::to_string(pid) + ", pipe directory " + dir};
+  }
+  // No pid file: a socket must accept a connection; a named pipe cannot be checked.
+  if (endpoint == Endpoint::kSocket && !Listening(control)) {
+    return {false, "stale control socket in " + dir + ": nothing listens on it"};
   }
   return {true, "control socket in pipe directory " + dir};
 }

@@ -94,7 +94,8 @@ struct NvidiaMpsOptions {
 };
 
 // A daemon runs when the pipe directory holds its `control` socket (or pipe) and the pid in
-// nvidia-cuda-mps-control.pid, when that file is there, is alive. Start() runs
+// nvidia-cuda-mps-control.pid is alive; without that file, the socket must accept a connection
+// (a stale one refuses). Start() runs
 // `nvidia-cuda-mps-control -d` (root is needed) and waits for that; StopIfStarted() sends `quit`.
 // Destroying it stops a daemon it started (a daemon that was running before is left alone).
 class NvidiaMpsControl : public MpsControl {

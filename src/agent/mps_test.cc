@@ -223,10 +223,45 @@ TEST_F(NvidiaMpsProbeTest, AStaleControlSocketDoesNotCount) {
   EXPECT_NE(p.detail.find("stale"), std::string::npos) << p.detail;
 }
 
+TEST_F(NvidiaMpsProbeTest, WithoutAPidFileTheSocketMustAnswer) {
+  MakeControlSocket();  // bound, not listening: connections are refused
+  MpsProbe p = Control().Probe();
+  EXPECT_FALSE(p.running);
+  EXPECT_NE(p.detail.find("nothing listens"), std::string::npos) << p.detail;
+  ASSERT_EQ(listen(fd_, 1), 0);
+  p = Control().Probe();
+  EXPECT_TRUE(p.running) << p.detail;
+}
+
 TEST_F(NvidiaMpsProbeTest, StartingWithoutTheControlProgramSaysSo) {
   Status st = Control().Start();
   EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(st.message().find("not installed"), std::string::npos) << st.message();
+}
+
+// The real daemon, on a GPU machine, as root: started, seen, stopped through NvidiaMpsControl.
+// DISABLED_ because it starts a machine-wide daemon that every CUDA process on the node would use
+// while it runs; run it by hand on a GPU machine with no MPS daemon running:
+//   cohost_unit_tests --gtest_also_run_disabled_tests --gtest_filter='NvidiaMpsLive.*'
+TEST(NvidiaMpsLive, DISABLED_StartsSeesAndStopsTheRealDaemon) {
+  NvidiaMpsOptions o;
+  o.log_path = (std::filesystem::temp_directory_path() / "cohost-mps-live.log").string();
+  {
+    NvidiaMpsControl control(o);
+    if (control.Probe().running) GTEST_SKIP() << "an MPS daemon already runs: " << control.Probe().detail;
+    auto d = ResolveMps(MpsMode::kOn, /*node_has_cuda=*/true, control);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_TRUE(d->enforced);
+    EXPECT_EQ(d->reason, "nvidia mps");
+    EXPECT_TRUE(control.Probe().running) << control.Probe().detail;
+  }  // the destructor stops the daemon it started
+  NvidiaMpsControl after(o);
+  bool stopped = false;
+  for (int i = 0; i < 200 && !stopped; ++i) {  // `quit` returns before the daemon has gone
+    stopped = !after.Probe().running;
+    if (!stopped) usleep(50 * 1000);
+  }
+  EXPECT_TRUE(stopped) << after.Probe().detail;
 }
 
 }  // namespace
