@@ -17,7 +17,7 @@ void PinToDevices(const policy::Assignment& assignment, const DeviceInventory& i
     const Device* d = inventory.Find(r.device_id);
     if (d == nullptr || d->kind != DeviceKind::kCuda || d->cuda_index < 0) continue;
     cuda.push_back(d->cuda_index);
-    mps.device_memory_mib.push_back(std::max<int64_t>(1, r.memory_mib));
+    mps.device_memory_mib.push_back(std::max<int64_t>(0, r.memory_mib));
     share_milli = std::max(share_milli, r.share_milli);
   }
   launch.memory_limit_mib = memory_mib;
@@ -27,6 +27,7 @@ void PinToDevices(const policy::Assignment& assignment, const DeviceInventory& i
   if (cuda.empty()) launch.gpu_layers = 0;  // virtual devices and the host compute on the CPU
   if (mps_enforced && !cuda.empty()) {
     mps.active_thread_percentage = ActiveThreadPercentage(share_milli);
+    for (int64_t& mib : mps.device_memory_mib) mib += MpsContextHeadroomMib(mps.active_thread_percentage);
     launch.mps = std::move(mps);
   }
   launch.cuda_devices = std::move(cuda);

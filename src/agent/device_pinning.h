@@ -16,7 +16,8 @@ namespace cohost::agent {
 //    assignment order (none for a copy on virtual devices or the host, which also offloads
 //    nothing: gpu_layers = 0);
 //  - with `mps_enforced` and at least one CUDA device: mps = its largest share of those devices as
-//    an active thread percentage, and its reservation on each as the device memory limit.
+//    an active thread percentage, and as the device memory limit on each its reservation there
+//    plus the MPS client's own CUDA context at that percentage (MpsContextHeadroomMib).
 // Devices of the assignment that `inventory` lacks are ignored.
 void PinToDevices(const policy::Assignment& assignment, const DeviceInventory& inventory, bool mps_enforced,
                   RunnerLaunch& launch);

@@ -115,6 +115,10 @@ int ActiveThreadPercentage(int64_t share_milli) {
   return static_cast<int>(std::clamp<int64_t>(percent, 1, 100));
 }
 
+int64_t MpsContextHeadroomMib(int active_thread_percentage) {
+  return 64 + 6 * int64_t{std::clamp(active_thread_percentage, 1, 100)};
+}
+
 std::string NvidiaMpsControl::FindProgram() const {
   const std::string& name = options_.control_program;
   if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : std::string();

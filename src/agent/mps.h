@@ -79,6 +79,14 @@ ShareEnforcement DeviceShareEnforcement(const Device& device, const MpsDecision&
 // in 1..100.
 int ActiveThreadPercentage(int64_t share_milli);
 
+// MiB of device memory an MPS client's own CUDA context takes out of its pinned-memory limit, for
+// a client at `active_thread_percentage`: 64 + 6 × percentage. The context's per-SM memory is
+// charged to the limit, so a limit of exactly the copy's reservation (its llama.cpp buffers) would
+// refuse part of them. Measured on an H200 (132 SMs, driver 580, CUDA 13): the context took 72,
+// 145, 271, 388 and 513 MiB at 10, 25, 50, 75 and 100%; the formula leaves 50-150 MiB over that for
+// cuBLAS's workspace and the like.
+int64_t MpsContextHeadroomMib(int active_thread_percentage);
+
 // The real control daemon: nvidia-cuda-mps-control and its pipe directory.
 struct NvidiaMpsOptions {
   // CUDA_MPS_PIPE_DIRECTORY (main() passes the variable when set).

@@ -117,6 +117,17 @@ TEST(ActiveThreadPercentage, IsTheShareTimesAHundredRoundedUpAtLeastOne) {
   EXPECT_EQ(ActiveThreadPercentage(2000), 100);
 }
 
+// The MPS client's CUDA context is charged to its pinned-memory limit: 72, 145, 271, 388 and
+// 513 MiB at 10, 25, 50, 75 and 100% of an H200's SMs. The headroom covers each.
+TEST(MpsContextHeadroomMib, CoversTheContextMeasuredOnAnH200) {
+  const std::pair<int, int64_t> measured[] = {{10, 72}, {25, 145}, {50, 271}, {75, 388}, {100, 513}};
+  for (const auto& [percent, context_mib] : measured) {
+    EXPECT_GE(MpsContextHeadroomMib(percent), context_mib + 50) << percent;
+    EXPECT_LE(MpsContextHeadroomMib(percent), context_mib + 160) << percent;
+  }
+  EXPECT_EQ(MpsContextHeadroomMib(25), 214);
+}
+
 // The whole path with a fake daemon present: the decision, the placement, and the environment
 // the runner is started with.
 TEST(MpsEnvironment, CopiesOnCudaDevicesGetTheirShareAndReservationAsLimits) {
@@ -133,14 +144,14 @@ TEST(MpsEnvironment, CopiesOnCudaDevicesGetTheirShareAndReservationAsLimits) {
   PinToDevices({{{"gpu1", 1536, 250}}, 1000}, inv, mps->enforced, quarter);
   EXPECT_EQ(RunnerEnvironment(quarter),
             (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25",
-                                      "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=1536M"}));
-  EXPECT_EQ(quarter.memory_limit_mib, 1536);
+                                      "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=1750M"}));  // + 64 + 6 × 25
+  EXPECT_EQ(quarter.memory_limit_mib, 1536);  // the runner fits its buffers in the reservation
 
   RunnerLaunch pair;  // two whole devices: the runner numbers them 0 and 1
   PinToDevices({{{"gpu1", 70000, 1000}, {"gpu0", 60000, 1000}}, 1000}, inv, mps->enforced, pair);
   EXPECT_EQ(RunnerEnvironment(pair),
             (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1,0", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=100",
-                                      "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=70000M,1=60000M"}));
+                                      "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=70664M,1=60664M"}));
 
   RunnerLaunch virtual_copy;  // virtual devices compute on the CPU: no CUDA, no MPS
   PinToDevices({{{"vgpu0", 512, 250}}, 1000}, inv, mps->enforced, virtual_copy);

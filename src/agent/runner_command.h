@@ -20,8 +20,9 @@ struct MpsLimits {
   // 1..100 (its accelerator share × 100, rounded up).
   int active_thread_percentage = 100;
   // CUDA_MPS_PINNED_DEVICE_MEM_LIMIT: the device memory the copy may allocate on each of its
-  // devices, MiB (its reservation there), in the order of RunnerLaunch::cuda_devices: the runner
-  // sees those devices as 0, 1, ... and the limit names them so.
+  // devices, MiB (its reservation there plus its CUDA context, agent/mps.h
+  // MpsContextHeadroomMib), in the order of RunnerLaunch::cuda_devices: the runner sees those
+  // devices as 0, 1, ... and the limit names them so.
   std::vector<int64_t> device_memory_mib;
 };
 
