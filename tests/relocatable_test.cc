@@ -24,8 +24,13 @@ namespace fs = std::filesystem;
 ExitResult RunElsewhere(const std::string& binary, const std::string& cwd, const std::string& home,
                         const std::vector<std::string>& args) {
   TempDir log_dir;
-  std::vector<std::string> argv{"/usr/bin/env", "-C", cwd, "HOME=" + home, "XDG_CACHE_HOME=" + home + "/.cache",
-                                "COHOST_CACHE_DIR=" + home + "/cohost-cache", "COHOST_CACHE=" + home + "/cohost-cache",
+  std::vector<std::string> argv{"/usr/bin/env",
+                                "-C",
+                                cwd,
+                                "HOME=" + home,
+                                "XDG_CACHE_HOME=" + home + "/.cache",
+                                "COHOST_CACHE_DIR=" + home + "/cohost-cache",
+                                "COHOST_CACHE=" + home + "/cohost-cache",
                                 binary};
   argv.insert(argv.end(), args.begin(), args.end());
   auto p = sys::Process::Spawn({argv, log_dir.File("out.log"), {}});
@@ -43,18 +48,21 @@ TEST(RelocatableTest, ACopiedBinaryMakesAndProfilesAModelWithNothingElse) {
   fs::copy_file(COHOST_BINARY, binary);
   fs::permissions(binary, fs::perms::owner_all);
 
-  ExitResult made = RunElsewhere(binary, work.path(), home.path(), {"make-model", "--params", "5M", "--output", "x.gguf"});
+  ExitResult made = RunElsewhere(binary, work.path(), home.path(),
+                                 {"make-model", "--params", "5M", "--output", "x.gguf"});
   ASSERT_EQ(made.status, 0) << made.output;
   ASSERT_TRUE(fs::exists(work.File("x.gguf"))) << made.output;
   EXPECT_NE(made.output.find("vocab=32000"), std::string::npos) << made.output;
 
   // The quickest profile: one step of one request; the host's bandwidth given, not measured.
-  ExitResult prof = RunElsewhere(binary, work.path(), home.path(),
-                                 {"profile", "x.gguf", "--context", "64", "--prompt-tokens", "8", "--output-tokens",
-                                  "4", "--max-concurrency", "1", "--requests-per-client", "1", "--threads", "2",
-                                  "--host-bandwidth-gbs", "10", "--output", "json"});
+  ExitResult prof =
+      RunElsewhere(binary, work.path(), home.path(),
+                   {"profile", "x.gguf", "--context", "64", "--prompt-tokens", "8",
+                    "--output-tokens", "4", "--max-concurrency", "1", "--requests-per-client", "1",
+                    "--threads", "2", "--host-bandwidth-gbs", "10", "--output", "json"});
   ASSERT_EQ(prof.status, 0) << prof.output;
-  json report = json::parse(prof.output.substr(std::min(prof.output.find('{'), prof.output.size())), nullptr, false);
+  json report = json::parse(prof.output.substr(std::min(prof.output.find('{'), prof.output.size())),
+                            nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << prof.output;
   EXPECT_EQ(report["catalog"]["path"], "built-in devices.yaml");
   EXPECT_GE(report["projected"].size(), 7u);
@@ -72,7 +80,8 @@ std::string LoadedBytes(const std::string& path) {
   if (file.size() < sizeof(Elf64_Ehdr)) return {};
   Elf64_Ehdr eh;
   std::memcpy(&eh, file.data(), sizeof eh);
-  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) return {};
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
+    return {};
   std::string loaded;
   for (int i = 0; i < eh.e_shnum; ++i) {
     Elf64_Shdr sh;
@@ -92,9 +101,11 @@ TEST(RelocatableTest, NoBuildOrDataPathIsCompiledIn) {
   // The embedded catalog is there (so the search below looks at the right bytes) ...
   EXPECT_NE(loaded.find("memory_bandwidth_gbs"), std::string::npos);
   // ... and no path of this checkout, of the build, or of llama.cpp's vocabulary files.
-  for (const std::string& path : {std::string(COHOST_SOURCE_DIR) + "/", std::string(COHOST_BUILD_DIR) + "/",
-                                 std::string(COHOST_LLAMA_SRC) + "/models"}) {
-    EXPECT_EQ(loaded.find(path), std::string::npos) << path << " is compiled into " << COHOST_BINARY;
+  for (const std::string& path :
+       {std::string(COHOST_SOURCE_DIR) + "/", std::string(COHOST_BUILD_DIR) + "/",
+        std::string(COHOST_LLAMA_SRC) + "/models"}) {
+    EXPECT_EQ(loaded.find(path), std::string::npos)
+        << path << " is compiled into " << COHOST_BINARY;
   }
   EXPECT_EQ(loaded.find("ggml-vocab-llama-spm.gguf"), std::string::npos);
 }

@@ -6,8 +6,8 @@
 
 namespace cohost::agent {
 
-void PinToDevices(const policy::Assignment& assignment, const DeviceInventory& inventory, bool mps_enforced,
-                  RunnerLaunch& launch) {
+void PinToDevices(const policy::Assignment& assignment, const DeviceInventory& inventory,
+                  bool mps_enforced, RunnerLaunch& launch) {
   int64_t memory_mib = 0;
   std::vector<int> cuda;
   MpsLimits mps;
@@ -22,12 +22,14 @@ void PinToDevices(const policy::Assignment& assignment, const DeviceInventory& i
   }
   launch.memory_limit_mib = memory_mib;
   bool node_has_cuda = false;
-  for (const Device& d : inventory.devices) node_has_cuda = node_has_cuda || d.kind == DeviceKind::kCuda;
-  if (!node_has_cuda) return;  // nothing to hide or pin
+  for (const Device& d : inventory.devices)
+    node_has_cuda = node_has_cuda || d.kind == DeviceKind::kCuda;
+  if (!node_has_cuda) return;               // nothing to hide or pin
   if (cuda.empty()) launch.gpu_layers = 0;  // virtual devices and the host compute on the CPU
   if (mps_enforced && !cuda.empty()) {
     mps.active_thread_percentage = ActiveThreadPercentage(share_milli);
-    for (int64_t& mib : mps.device_memory_mib) mib += MpsContextHeadroomMib(mps.active_thread_percentage);
+    for (int64_t& mib : mps.device_memory_mib)
+      mib += MpsContextHeadroomMib(mps.active_thread_percentage);
     launch.mps = std::move(mps);
   }
   launch.cuda_devices = std::move(cuda);

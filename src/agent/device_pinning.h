@@ -19,7 +19,7 @@ namespace cohost::agent {
 //    an active thread percentage, and as the device memory limit on each its reservation there
 //    plus the MPS client's own CUDA context at that percentage (MpsContextHeadroomMib).
 // Devices of the assignment that `inventory` lacks are ignored.
-void PinToDevices(const policy::Assignment& assignment, const DeviceInventory& inventory, bool mps_enforced,
-                  RunnerLaunch& launch);
+void PinToDevices(const policy::Assignment& assignment, const DeviceInventory& inventory,
+                  bool mps_enforced, RunnerLaunch& launch);
 
 }  // namespace cohost::agent

@@ -17,7 +17,8 @@
 namespace cohost::agent {
 namespace {
 
-constexpr char kDefaultSearchPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr char kDefaultSearchPath[] =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 Status Impossible(const std::string& why) {
   return Status(StatusCode::kFailedPrecondition, "--mps on: " + why, "--mps");
@@ -70,9 +71,12 @@ StatusOr<MpsMode> ParseMpsMode(std::string_view text) {
 
 const char* MpsModeName(MpsMode mode) {
   switch (mode) {
-    case MpsMode::kAuto: return "auto";
-    case MpsMode::kOn: return "on";
-    case MpsMode::kOff: return "off";
+    case MpsMode::kAuto:
+      return "auto";
+    case MpsMode::kOn:
+      return "on";
+    case MpsMode::kOff:
+      return "off";
   }
   return "auto";
 }
@@ -91,9 +95,14 @@ StatusOr<MpsDecision> ResolveMps(MpsMode mode, bool node_has_cuda, MpsControl& c
   MpsProbe probe = control.Probe();
   if (!probe.running && mode == MpsMode::kOn) {
     Status started = control.Start();
-    if (!started.ok()) return Impossible("no MPS control daemon runs (" + probe.detail + ") and none could be started: " + started.message());
+    if (!started.ok()) {
+      return Impossible("no MPS control daemon runs (" + probe.detail +
+                        ") and none could be started: " + started.message());
+    }
     probe = control.Probe();
-    if (!probe.running) return Impossible("the MPS control daemon was started but is not running: " + probe.detail);
+    if (!probe.running) {
+      return Impossible("the MPS control daemon was started but is not running: " + probe.detail);
+    }
   }
   d.enforced = probe.running;
   d.reason = probe.running ? "nvidia mps" : "no mps daemon";
@@ -103,9 +112,12 @@ StatusOr<MpsDecision> ResolveMps(MpsMode mode, bool node_has_cuda, MpsControl& c
 
 ShareEnforcement DeviceShareEnforcement(const Device& device, const MpsDecision& mps) {
   switch (device.kind) {
-    case DeviceKind::kVirtual: return {false, "virtual device"};
-    case DeviceKind::kCpu: return {false, "host device"};
-    case DeviceKind::kCuda: return {mps.enforced, mps.reason};
+    case DeviceKind::kVirtual:
+      return {false, "virtual device"};
+    case DeviceKind::kCpu:
+      return {false, "host device"};
+    case DeviceKind::kCuda:
+      return {mps.enforced, mps.reason};
   }
   return {false, "unknown device kind"};
 }
@@ -121,7 +133,8 @@ int64_t MpsContextHeadroomMib(int active_thread_percentage) {
 
 std::string NvidiaMpsControl::FindProgram() const {
   const std::string& name = options_.control_program;
-  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : std::string();
+  if (name.find('/') != std::string::npos)
+    return access(name.c_str(), X_OK) == 0 ? name : std::string();
   std::stringstream dirs(options_.search_path.empty() ? kDefaultSearchPath : options_.search_path);
   for (std::string dir; std::getline(dirs, dir, ':');) {
     if (dir.empty()) continue;
@@ -140,7 +153,8 @@ MpsProbe NvidiaMpsControl::Probe() {
   long pid = 0;
   if (pid_file >> pid) {
     if (!Alive(static_cast<pid_t>(pid))) {
-      return {false, "stale control socket in " + dir + ": daemon pid " + std::to_string(pid) + " is not running"};
+      return {false, "stale control socket in " + dir + ": daemon pid " + std::to_string(pid) +
+                         " is not running"};
     }
     return {true, "control daemon pid " + std::to_string(pid) + ", pipe directory " + dir};
   }
@@ -165,9 +179,10 @@ Status NvidiaMpsControl::Start() {
   if (!status) return Status(StatusCode::kFailedPrecondition, program + " -d did not return");
   if (*status != 0) {
     std::string tail = Tail(options_.log_path);
-    return Status(StatusCode::kFailedPrecondition,
-                  program + " -d exited with status " + std::to_string(*status) +
-                      (geteuid() != 0 ? " (it needs root)" : "") + (tail.empty() ? "" : ": " + tail));
+    return Status(StatusCode::kFailedPrecondition, program + " -d exited with status " +
+                                                       std::to_string(*status) +
+                                                       (geteuid() != 0 ? " (it needs root)" : "") +
+                                                       (tail.empty() ? "" : ": " + tail));
   }
   started_ = true;
   // Polled with a deadline: the daemon comes up in its own time, and nothing tells us when.
@@ -175,8 +190,8 @@ Status NvidiaMpsControl::Start() {
   while (!Probe().running) {
     if (std::chrono::steady_clock::now() >= deadline) {
       return Status(StatusCode::kFailedPrecondition,
-                    "the daemon did not create its control socket in " + options_.pipe_directory + " within " +
-                        std::to_string(options_.start_timeout.count()) + " ms");
+                    "the daemon did not create its control socket in " + options_.pipe_directory +
+                        " within " + std::to_string(options_.start_timeout.count()) + " ms");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -189,7 +204,8 @@ void NvidiaMpsControl::StopIfStarted() {
   const std::string program = FindProgram();
   if (program.empty()) return;
   // The control program reads its commands from standard input.
-  auto p = sys::Process::Spawn({{"/bin/sh", "-c", "echo quit | exec \"$0\"", program}, options_.log_path,
+  auto p = sys::Process::Spawn({{"/bin/sh", "-c", "echo quit | exec \"$0\"", program},
+                                options_.log_path,
                                 {"CUDA_MPS_PIPE_DIRECTORY=" + options_.pipe_directory}});
   if (p.ok()) p->WaitFor(options_.start_timeout);
 }

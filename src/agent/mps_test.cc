@@ -17,7 +17,8 @@ namespace {
 // runners get can be checked on machines without NVIDIA MPS. It says what it was asked.
 class FakeMpsControl : public MpsControl {
  public:
-  explicit FakeMpsControl(bool running, bool can_start = false) : running_(running), can_start_(can_start) {}
+  explicit FakeMpsControl(bool running, bool can_start = false)
+      : running_(running), can_start_(can_start) {}
   MpsProbe Probe() override {
     ++probes;
     return {running_, running_ ? "fake daemon running" : "fake: no daemon"};
@@ -73,7 +74,8 @@ TEST(ResolveMps, OnStartsADaemonOrFailsSayingWhy) {
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(d.status().message().find("--mps on"), std::string::npos) << d.status().message();
-  EXPECT_NE(d.status().message().find("fake: cannot start"), std::string::npos) << d.status().message();
+  EXPECT_NE(d.status().message().find("fake: cannot start"), std::string::npos)
+      << d.status().message();
 }
 
 TEST(ResolveMps, NoCudaDeviceOrOffMeansBookkeeping) {
@@ -120,7 +122,8 @@ TEST(ActiveThreadPercentage, IsTheShareTimesAHundredRoundedUpAtLeastOne) {
 // The MPS client's CUDA context is charged to its pinned-memory limit: 72, 145, 271, 388 and
 // 513 MiB at 10, 25, 50, 75 and 100% of an H200's SMs. The headroom covers each.
 TEST(MpsContextHeadroomMib, CoversTheContextMeasuredOnAnH200) {
-  const std::pair<int, int64_t> measured[] = {{10, 72}, {25, 145}, {50, 271}, {75, 388}, {100, 513}};
+  const std::pair<int, int64_t> measured[] = {
+      {10, 72}, {25, 145}, {50, 271}, {75, 388}, {100, 513}};
   for (const auto& [percent, context_mib] : measured) {
     EXPECT_GE(MpsContextHeadroomMib(percent), context_mib + 50) << percent;
     EXPECT_LE(MpsContextHeadroomMib(percent), context_mib + 160) << percent;
@@ -142,16 +145,18 @@ TEST(MpsEnvironment, CopiesOnCudaDevicesGetTheirShareAndReservationAsLimits) {
 
   RunnerLaunch quarter;
   PinToDevices({{{"gpu1", 1536, 250}}, 1000}, inv, mps->enforced, quarter);
-  EXPECT_EQ(RunnerEnvironment(quarter),
-            (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25",
-                                      "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=1750M"}));  // + 64 + 6 × 25
+  EXPECT_EQ(
+      RunnerEnvironment(quarter),
+      (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25",
+                                "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=1750M"}));  // + 64 + 6 × 25
   EXPECT_EQ(quarter.memory_limit_mib, 1536);  // the runner fits its buffers in the reservation
 
   RunnerLaunch pair;  // two whole devices: the runner numbers them 0 and 1
   PinToDevices({{{"gpu1", 70000, 1000}, {"gpu0", 60000, 1000}}, 1000}, inv, mps->enforced, pair);
-  EXPECT_EQ(RunnerEnvironment(pair),
-            (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1,0", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=100",
-                                      "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=70664M,1=60664M"}));
+  EXPECT_EQ(
+      RunnerEnvironment(pair),
+      (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1,0", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=100",
+                                "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=70664M,1=60664M"}));
 
   RunnerLaunch virtual_copy;  // virtual devices compute on the CPU: no CUDA, no MPS
   PinToDevices({{{"vgpu0", 512, 250}}, 1000}, inv, mps->enforced, virtual_copy);
@@ -259,7 +264,8 @@ TEST(NvidiaMpsLive, DISABLED_StartsSeesAndStopsTheRealDaemon) {
   o.log_path = (std::filesystem::temp_directory_path() / "cohost-mps-live.log").string();
   {
     NvidiaMpsControl control(o);
-    if (control.Probe().running) GTEST_SKIP() << "an MPS daemon already runs: " << control.Probe().detail;
+    if (control.Probe().running)
+      GTEST_SKIP() << "an MPS daemon already runs: " << control.Probe().detail;
     auto d = ResolveMps(MpsMode::kOn, /*node_has_cuda=*/true, control);
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     EXPECT_TRUE(d->enforced);
