@@ -40,6 +40,9 @@ TEST(ServeTest, ComponentsOnVirtualDevicesServeScaleAndSurviveARestart) {
   double reserved = 0;
   for (const auto& d : devices.body["devices"]) {
     EXPECT_TRUE(d["virtual"].get<bool>() || d["id"] == "cpu");
+    // Shares of virtual devices (and the host) are bookkeeping, whatever MPS does.
+    EXPECT_EQ(d["shares_enforced"], false) << d.dump();
+    EXPECT_EQ(d["shares_enforcement"], d["id"] == "cpu" ? "host device" : "virtual device") << d.dump();
     reserved += d["reserved_accelerators"].get<double>();
     EXPECT_LE(d["reserved_accelerators"].get<double>(), 1.0);
   }

@@ -16,6 +16,18 @@ StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& l) {
       if (d < 0) return InvalidArgument("cuda_devices", "device indices must be 0 or more");
     }
   }
+  if (l.mps) {
+    if (!l.cuda_devices || l.cuda_devices->empty()) return InvalidArgument("mps", "MPS limits need CUDA devices");
+    if (l.mps->active_thread_percentage < 1 || l.mps->active_thread_percentage > 100) {
+      return InvalidArgument("mps.active_thread_percentage", "must be 1..100");
+    }
+    if (l.mps->device_memory_mib.size() != l.cuda_devices->size()) {
+      return InvalidArgument("mps.device_memory_mib", "needs one limit per CUDA device");
+    }
+    for (int64_t mib : l.mps->device_memory_mib) {
+      if (mib < 1) return InvalidArgument("mps.device_memory_mib", "limits must be at least 1 MiB");
+    }
+  }
   std::vector<std::string> argv{l.cohost_binary,
                                 "runner",
                                 "--model", l.model_path,
@@ -44,7 +56,17 @@ std::vector<std::string> RunnerEnvironment(const RunnerLaunch& l) {
   if (!l.cuda_devices) return {};
   std::string list;
   for (int d : *l.cuda_devices) list += (list.empty() ? "" : ",") + std::to_string(d);
-  return {"CUDA_VISIBLE_DEVICES=" + list};
+  std::vector<std::string> env{"CUDA_VISIBLE_DEVICES=" + list};
+  if (l.mps) {
+    env.push_back("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=" + std::to_string(l.mps->active_thread_percentage));
+    // "<device>=<N>M" per device, as the runner numbers them (its visible devices, in order).
+    std::string limits;
+    for (size_t i = 0; i < l.mps->device_memory_mib.size(); ++i) {
+      limits += (limits.empty() ? "" : ",") + std::to_string(i) + "=" + std::to_string(l.mps->device_memory_mib[i]) + "M";
+    }
+    env.push_back("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=" + limits);
+  }
+  return env;
 }
 
 }  // namespace cohost::agent

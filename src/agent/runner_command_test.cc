@@ -51,6 +51,23 @@ TEST(RunnerCommandTest, RefusesMissingPathsAndBadSizesNamingTheField) {
       {[](RunnerLaunch& l) { l.gpu_layers = -2; }, "gpu_layers"},
       {[](RunnerLaunch& l) { l.memory_limit_mib = -1; }, "memory_limit_mib"},
       {[](RunnerLaunch& l) { l.cuda_devices = std::vector<int>{0, -1}; }, "cuda_devices"},
+      {[](RunnerLaunch& l) { l.mps = MpsLimits{25, {1024}}; }, "mps"},  // no CUDA devices
+      {[](RunnerLaunch& l) {
+         l.cuda_devices = std::vector<int>{0};
+         l.mps = MpsLimits{0, {1024}};
+       }, "mps.active_thread_percentage"},
+      {[](RunnerLaunch& l) {
+         l.cuda_devices = std::vector<int>{0};
+         l.mps = MpsLimits{101, {1024}};
+       }, "mps.active_thread_percentage"},
+      {[](RunnerLaunch& l) {
+         l.cuda_devices = std::vector<int>{0, 1};
+         l.mps = MpsLimits{50, {1024}};
+       }, "mps.device_memory_mib"},
+      {[](RunnerLaunch& l) {
+         l.cuda_devices = std::vector<int>{0};
+         l.mps = MpsLimits{50, {0}};
+       }, "mps.device_memory_mib"},
   };
   for (const Case& c : cases) {
     RunnerLaunch l = Launch();
@@ -81,6 +98,16 @@ TEST(RunnerCommandTest, CopiesSeeOnlyTheirCudaDevices) {
   EXPECT_EQ(RunnerEnvironment(l), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=2,3"}));
   l.cuda_devices = std::vector<int>{};
   EXPECT_EQ(RunnerEnvironment(l), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES="}));
+}
+
+TEST(RunnerCommandTest, MpsLimitsBecomeTheRunnersMpsEnvironment) {
+  RunnerLaunch l = Launch();
+  l.cuda_devices = std::vector<int>{3, 5};
+  l.mps = MpsLimits{34, {2048, 512}};
+  ASSERT_TRUE(BuildRunnerArgv(l).ok());
+  EXPECT_EQ(RunnerEnvironment(l),
+            (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=3,5", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=34",
+                                      "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=2048M,1=512M"}));
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ void AddMakeModelCommand(CLI::App& app) {
   cmd->add_option("--n-head-kv", flags->n_head_kv, "key/value heads; fewer than --n-head is grouped-query attention");
   cmd->add_option("--n-ff", flags->n_ff, "feed-forward width (overrides --params)");
   cmd->add_option("--context", flags->context, "trained context length written to the model")->capture_default_str();
-  cmd->add_option("--vocab", flags->vocab, "vocab-only GGUF to copy the tokenizer from (default: llama-spm, 32000 tokens)");
+  cmd->add_option("--vocab", flags->vocab, "vocab-only GGUF to copy the tokenizer from (default: builtin:llama-spm, 32000 tokens, built into cohost)");
   cmd->add_option("--name", flags->name, "general.name in the file");
   cmd->add_option("--chat-template", flags->chat_template, "tokenizer.chat_template to write (e.g. chatml)");
   cmd->callback([flags] { throw CLI::RuntimeError(Run(*flags)); });

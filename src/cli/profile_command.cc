@@ -83,7 +83,7 @@ void AddProfileCommand(CLI::App& app) {
   cmd->add_option("--slo-quantile", f->slo_quantile, "which quantile the objective bounds")
       ->check(CLI::IsMember({"p50", "p99"}))->capture_default_str();
   cmd->add_option("--rate", o.rate_rps, "target requests/s (0: none)")->capture_default_str();
-  cmd->add_option("--devices", o.catalog_path, "device catalog YAML (default: the shipped data/devices.yaml)");
+  cmd->add_option("--devices", o.catalog_path, "device catalog YAML (default: the catalog built into cohost, data/devices.yaml)");
   cmd->add_option("--output,-o", f->output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   cmd->add_option("--svg", f->svg, "also write a chart (latency and throughput vs concurrency, cost per device type)");
   cmd->add_option("--spec", f->spec, "also write the recommended component spec (JSON) here, for `cohost component create -f`");

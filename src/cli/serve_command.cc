@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "agent/standby_pool.h"
+#include "agent/mps.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
 #include "control/node_controller.h"
@@ -37,6 +39,7 @@ struct ServeFlags {
   int threads_per_copy = 1;
   bool no_demo = false;
   std::string standby_runners = "auto";
+  std::string mps = "auto";
 };
 
 int64_t NowMs() {
@@ -107,6 +110,23 @@ Status SeedDemo(store::StateStore& store, const std::string& data_dir) {
   return Status::Ok();
 }
 
+// Whether NVIDIA MPS enforces compute shares on the CUDA devices (--mps; agent/mps.h).
+StatusOr<agent::MpsDecision> ResolveMps(const ServeFlags& f, const DeviceInventory& inventory,
+                                        agent::NvidiaMpsControl& control) {
+  ASSIGN_OR_RETURN(agent::MpsMode mode, agent::ParseMpsMode(f.mps));
+  bool has_cuda = false;
+  for (const Device& d : inventory.devices) has_cuda = has_cuda || d.kind == DeviceKind::kCuda;
+  return agent::ResolveMps(mode, has_cuda, control);
+}
+
+agent::NvidiaMpsOptions MpsOptions(const ServeFlags& f) {
+  agent::NvidiaMpsOptions o;
+  if (const char* dir = std::getenv("CUDA_MPS_PIPE_DIRECTORY"); dir != nullptr && *dir) o.pipe_directory = dir;
+  if (const char* path = std::getenv("PATH")) o.search_path = path;
+  o.log_path = f.data_dir + "/mps-control.log";
+  return o;
+}
+
 std::string SelfPath() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -131,6 +151,15 @@ int Run(const ServeFlags& f) {
     log::Info("device", {{"id", d.id}, {"kind", DeviceKindName(d.kind)}, {"virtual", d.is_virtual() ? "yes" : "no"},
                          {"memory_mib", d.memory_mib}});
   }
+  // Declared before the node controller, so that a daemon started here outlives the copies.
+  agent::NvidiaMpsControl mps_control(MpsOptions(f));
+  auto mps = ResolveMps(f, *inventory, mps_control);
+  if (!mps.ok()) {
+    log::Error("cannot use NVIDIA MPS", {{"error", mps.status().message()}});
+    return 1;
+  }
+  log::Info("compute shares", {{"enforced", mps->enforced ? "yes" : "no"}, {"reason", mps->reason},
+                               {"mps", f.mps}, {"detail", mps->detail}});
   if (!f.no_demo) {
     Status st = SeedDemo(**store, f.data_dir);
     if (!st.ok()) log::Warn("demo not created", {{"error", st.ToString()}});
@@ -198,6 +227,7 @@ int Run(const ServeFlags& f) {
         agent::StandbyPoolOptions{SelfPath(), f.data_dir + "/run/standby", false});
     nco.supervisor.standby = standby.get();
   }
+  nco.mps = *mps;
   control::NodeController node(**store, api, *inventory, directory, nco);
   if (standby) {
     // One standby per GPU now (and one for virtual devices), so even the first copy finds one.
@@ -282,6 +312,11 @@ void AddServeCommand(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   cmd->add_flag("--no-demo", f->no_demo, "do not create the demo endpoint and components in an empty store");
+  cmd->add_option("--mps", f->mps,
+                  "NVIDIA MPS, which enforces copies' compute shares and memory on CUDA devices: auto (use a running "
+                  "control daemon), on (start one if absent, fail if impossible), off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
   cmd->callback([f] { throw CLI::RuntimeError(Run(*f)); });
 }
 

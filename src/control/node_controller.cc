@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "agent/device_pinning.h"
 #include "core/log.h"
 #include "core/metric_names.h"
 #include "net/http_client.h"
@@ -55,20 +56,7 @@ void NodeController::Record(const std::string& subject, const std::string& reaso
 }
 
 void NodeController::PinToDevices(const policy::Assignment& assignment, agent::RunnerLaunch& launch) const {
-  int64_t memory_mib = 0;
-  std::vector<int> cuda;
-  for (const policy::DeviceReservation& r : assignment.devices) {
-    memory_mib += r.memory_mib;
-    for (const Device& d : inventory_.devices) {
-      if (d.id == r.device_id && d.kind == DeviceKind::kCuda && d.cuda_index >= 0) cuda.push_back(d.cuda_index);
-    }
-  }
-  launch.memory_limit_mib = memory_mib;
-  bool node_has_cuda = false;
-  for (const Device& d : inventory_.devices) node_has_cuda = node_has_cuda || d.kind == DeviceKind::kCuda;
-  if (!node_has_cuda) return;  // nothing to hide or pin
-  if (cuda.empty()) launch.gpu_layers = 0;  // virtual devices and the host compute on the CPU
-  launch.cuda_devices = std::move(cuda);
+  agent::PinToDevices(assignment, inventory_, options_.mps.enforced, launch);
 }
 
 void NodeController::StartCopy(const InferenceComponent& spec, const policy::StartCopy& start,
@@ -446,6 +434,9 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
                        {"memory_mib", d.memory_mib}, {"reserved_memory_mib", reserved[d.id].first},
                        {"reserved_accelerators", static_cast<double>(reserved[d.id].second) / 1000.0},
                        {"link_group", d.link_group}});
+    const agent::ShareEnforcement shares = agent::DeviceShareEnforcement(d, options_.mps);
+    devices.back()["shares_enforced"] = shares.enforced;
+    devices.back()["shares_enforcement"] = shares.reason;
   }
   std::lock_guard<std::mutex> l(mu_);
   status_ = std::move(status);

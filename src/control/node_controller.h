@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/copy_supervisor.h"
+#include "agent/mps.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
 #include "core/device.h"
@@ -50,6 +51,9 @@ struct NodeControllerOptions {
   // Called (on the Tick thread) when the set of ready copies changed, e.g. to close the router's
   // pooled connections to copies that went away.
   std::function<void()> on_copies_changed;
+  // Whether an NVIDIA MPS daemon enforces compute shares on the CUDA devices (serve --mps): copies
+  // on them get MPS limits, and /v1/devices says so per device.
+  agent::MpsDecision mps;
 };
 
 class NodeController {
@@ -62,7 +66,8 @@ class NodeController {
 
   // The "status" object of a component for the control API.
   nlohmann::json ComponentStatus(const std::string& component) const;
-  // GET /v1/devices: devices, virtual or not, with their reservations.
+  // GET /v1/devices: devices, virtual or not, with their reservations and whether compute shares
+  // on each are enforced ("shares_enforced", "shares_enforcement": the reason).
   nlohmann::json Devices() const;
 
  private:
@@ -91,7 +96,8 @@ class NodeController {
 
   void StartCopy(const InferenceComponent& spec, const policy::StartCopy& start, agent::SupervisorTime now);
   // The runner's memory limit (the copy's reservation) and, on a node with CUDA devices, the devices
-  // it may see: exactly those it was placed on (none, and no offload, for virtual devices or the host).
+  // it may see: exactly those it was placed on (none, and no offload, for virtual devices or the
+  // host), with MPS limits when MPS enforces shares (agent/device_pinning.h).
   void PinToDevices(const policy::Assignment& assignment, agent::RunnerLaunch& launch) const;
   void Publish(const std::vector<InferenceComponent>& specs, const std::map<std::string, int>& desired);
   // Updates every copy's idle_since from the router's counters (in_flight_ must be current).

@@ -13,10 +13,7 @@
 #include <vector>
 
 #include "core/log.h"
-
-#ifndef COHOST_DEFAULT_VOCAB
-#define COHOST_DEFAULT_VOCAB ""
-#endif
+#include "embedded/embedded_files.h"
 
 namespace cohost::engine {
 namespace {
@@ -161,11 +158,18 @@ void SetHyperParams(gguf_context* g, const SyntheticModelOptions& o) {
 }
 
 // Loads the tokenizer keys of a vocab-only GGUF into `out`; returns the vocabulary size.
+// The built-in vocabulary is read from the executable's own memory: no file, no temporary copy.
 StatusOr<int> CopyVocabulary(const std::string& vocab_path, gguf_context* out) {
-  if (vocab_path.empty()) return NotFound("no vocabulary file given and no default installed");
-  if (!std::filesystem::exists(vocab_path)) return NotFound("vocabulary file not found: " + vocab_path);
+  if (vocab_path.empty()) return NotFound("no vocabulary file given");
   gguf_init_params params{/*no_alloc=*/true, /*ctx=*/nullptr};
-  GgufPtr vocab(gguf_init_from_file(vocab_path.c_str(), params));
+  GgufPtr vocab;
+  if (vocab_path == kBuiltinVocab) {
+    const std::string_view bytes = embedded::LlamaSpmVocabGguf();
+    vocab.reset(gguf_init_from_buffer(bytes.data(), bytes.size(), params));
+  } else {
+    if (!std::filesystem::exists(vocab_path)) return NotFound("vocabulary file not found: " + vocab_path);
+    vocab.reset(gguf_init_from_file(vocab_path.c_str(), params));
+  }
   if (!vocab) return DataLoss("not a readable GGUF file: " + vocab_path);
   int64_t tokens = gguf_find_key(vocab.get(), "tokenizer.ggml.tokens");
   if (tokens < 0) return DataLoss("no tokenizer.ggml.tokens in " + vocab_path);
@@ -191,18 +195,7 @@ StatusOr<WeightType> ParseWeightType(const std::string& name) {
 
 const char* WeightTypeName(WeightType type) { return ggml_type_name(ToGgml(type)); }
 
-std::string DefaultVocabPath() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (auto dir : {exe.parent_path() / "share", exe.parent_path().parent_path() / "share/cohost"}) {
-      auto p = dir / "ggml-vocab-llama-spm.gguf";
-      if (std::filesystem::exists(p)) return p.string();
-    }
-  }
-  std::string compiled = COHOST_DEFAULT_VOCAB;
-  return std::filesystem::exists(compiled) ? compiled : std::string();
-}
+std::string DefaultVocabPath() { return kBuiltinVocab; }
 
 Status WriteSyntheticModel(const SyntheticModelOptions& options, const std::string& output_path) {
   SyntheticModelOptions o = options;

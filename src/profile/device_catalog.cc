@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "embedded/embedded_files.h"
+
 namespace cohost::profile {
 namespace {
 
@@ -127,14 +129,8 @@ StatusOr<DeviceCatalog> LoadDeviceCatalog(const std::string& path) {
   return ParseDeviceCatalog(ss.str(), std::filesystem::path(path).filename().string());
 }
 
-std::string DefaultCatalogPath() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    auto p = exe.parent_path() / "share" / "devices.yaml";
-    if (std::filesystem::exists(p, ec)) return p.string();
-  }
-  return COHOST_DEFAULT_DEVICE_CATALOG;
+StatusOr<DeviceCatalog> BuiltinDeviceCatalog() {
+  return ParseDeviceCatalog(embedded::DeviceCatalogYaml(), kBuiltinCatalogName);
 }
 
 }  // namespace cohost::profile

@@ -5,6 +5,8 @@
 // (see data/devices.yaml). Parsing is strict: a missing, unknown, mistyped or out-of-range field,
 // or a duplicate id, is refused with the file, the line and the field named, e.g.
 //   "devices.yaml:12: devices[2].memory_gib: expected a number > 0, got 'lots'".
+// The catalog shipped with cohost is built into the executable (BuiltinDeviceCatalog), so
+// `cohost profile` needs no file at run time; `--devices FILE` reads another.
 // Pure but for LoadDeviceCatalog (reads one file). Thread safety: values.
 #pragma once
 
@@ -40,8 +42,12 @@ StatusOr<DeviceCatalog> ParseDeviceCatalog(std::string_view text, std::string_vi
 // Reads and parses a file. Errors: kNotFound when it cannot be read; as ParseDeviceCatalog.
 StatusOr<DeviceCatalog> LoadDeviceCatalog(const std::string& path);
 
-// The catalog shipped with cohost: share/devices.yaml next to the executable, else the source
-// tree's data/devices.yaml.
-std::string DefaultCatalogPath();
+// How reports name the built-in catalog (in place of a path).
+inline constexpr std::string_view kBuiltinCatalogName = "built-in devices.yaml";
+
+// The catalog shipped with cohost (data/devices.yaml as it was at build time, embedded in the
+// executable). Errors: as ParseDeviceCatalog, with kBuiltinCatalogName as the source (a build
+// with a broken catalog; the unit tests parse it).
+StatusOr<DeviceCatalog> BuiltinDeviceCatalog();
 
 }  // namespace cohost::profile

@@ -47,6 +47,7 @@ std::string Upper(std::string s) {
 
 DeviceAtHand FindDeviceAtHand(const ProfileOptions& o, const DeviceCatalog& catalog, int threads) {
   DeviceAtHand d;
+  d.threads = threads;
   if (o.gpu_layers != 0) {
     for (const auto& found : engine::DiscoverDevices()) {
       if (found.device.kind != DeviceKind::kCuda) continue;
@@ -111,7 +112,14 @@ Recommendation Recommend(const ProfileOptions& o, const DeviceAtHand& device, co
   r.target_concurrency = chosen.concurrency;
   r.parallel = chosen.concurrency;
   r.memory_mib = need_mib;
-  r.cpu_cores = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (device.gpu) {
+    r.cpu_cores = kGpuCopyCpuCores;
+    r.cpu_cores_basis = "a GPU copy: its compute runs on " + device.name + "; one host thread feeds it";
+  } else {
+    r.cpu_cores = std::max(1, device.threads);
+    r.cpu_cores_basis = "the " + std::to_string(static_cast<int>(r.cpu_cores)) +
+                        " compute threads the copy was measured with (it computes on the CPU)";
+  }
   const int64_t device_mib = o.accelerator_memory_mib > 0 ? o.accelerator_memory_mib : (device.gpu ? device.memory_mib : 0);
   if (device_mib > 0) {
     // A share of one device in hundredths, enough for the memory (at most one whole device).
@@ -139,8 +147,13 @@ StatusOr<ProfileReport> RunProfile(const ProfileOptions& o, const std::function<
   RETURN_IF_ERROR(ValidateProfileOptions(o));
   ProfileReport rep;
   rep.options = o;
-  rep.catalog_path = o.catalog_path.empty() ? DefaultCatalogPath() : o.catalog_path;
-  ASSIGN_OR_RETURN(rep.catalog, LoadDeviceCatalog(rep.catalog_path));
+  if (o.catalog_path.empty()) {
+    rep.catalog_path = std::string(kBuiltinCatalogName);
+    ASSIGN_OR_RETURN(rep.catalog, BuiltinDeviceCatalog());
+  } else {
+    rep.catalog_path = o.catalog_path;
+    ASSIGN_OR_RETURN(rep.catalog, LoadDeviceCatalog(rep.catalog_path));
+  }
 
   // Memory, from dry runs.
   engine::InitLlamaRuntime(false);

@@ -36,7 +36,7 @@ namespace cohost::profile {
 struct ProfileOptions {
   std::string model_path;
   std::string cohost_binary;   // the `cohost` executable that runs the runner
-  std::string catalog_path;    // empty: DefaultCatalogPath()
+  std::string catalog_path;    // empty: the built-in catalog (BuiltinDeviceCatalog)
   std::string name;            // component name; empty: from the model file name
   std::string endpoint = "main";
   int context = 2048;          // tokens per slot
@@ -60,7 +60,8 @@ Status ValidateProfileOptions(const ProfileOptions& options);
 
 struct DeviceAtHand {
   std::string name;             // "CPU: AMD EPYC 7B13 (2 threads)", "NVIDIA H200"
-  bool gpu = false;
+  bool gpu = false;             // a real GPU computes the copy (not the CPU, not a virtual device)
+  int threads = 1;              // compute threads the runner had during the sweep
   int64_t memory_mib = 0;       // GPU memory; 0 for the CPU
   double bandwidth_gbs = 0;     // roofline bandwidth used for the efficiency
   double tflops = 0;            // 0: compute not counted (the CPU)
@@ -73,6 +74,7 @@ struct Recommendation {
   int64_t memory_mib = 0;          // the reservation on the copy's device
   double accelerators = 0;
   double cpu_cores = 0;
+  std::string cpu_cores_basis;     // why that many cores, for the report
   int copies_for_rate = 0;         // on the device at hand; 0 without a rate
   bool meets_slo = false;          // false: made from the closest step, which misses it
   nlohmann::json spec;             // the inference component spec
@@ -80,7 +82,7 @@ struct Recommendation {
 
 struct ProfileReport {
   ProfileOptions options;
-  std::string catalog_path;
+  std::string catalog_path;        // the --devices file, or kBuiltinCatalogName
   DeviceCatalog catalog;
   engine::MemoryPlan memory;
   DeviceAtHand device;
@@ -102,7 +104,10 @@ StatusOr<ProfileReport> RunProfile(const ProfileOptions& options,
                                    const std::function<void(const std::string&)>& progress = {});
 
 // The recommendation from measured steps (pure; exposed for tests). `need_mib` is the memory one
-// copy with `parallel` slots needs.
+// copy with `parallel` slots needs. CPU cores: a copy that computes on the CPU (the host, or a
+// virtual device) keeps the threads it was measured with (`device.threads`); a copy on a real GPU
+// gets kGpuCopyCpuCores, since its compute runs on the device and one host thread feeds it.
+inline constexpr double kGpuCopyCpuCores = 1;
 Recommendation Recommend(const ProfileOptions& options, const DeviceAtHand& device, const SweepStep& chosen,
                          bool meets_slo, int64_t need_mib, const std::string& model_uri);
 

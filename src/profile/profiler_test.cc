@@ -30,6 +30,7 @@ TEST(Recommend, ASpecTheControlApiAccepts) {
   o.accelerator_memory_mib = 4096;
   DeviceAtHand cpu;
   cpu.name = "CPU";
+  cpu.threads = 2;
   Recommendation r = Recommend(o, cpu, Step(4, 2.0), true, 1000, "/models/My_Model.Q8.gguf");
   EXPECT_EQ(r.parallel, 4);
   EXPECT_EQ(r.target_concurrency, 4);
@@ -64,6 +65,40 @@ TEST(Recommend, ASpecTheControlApiAccepts) {
   gpu.memory_mib = 10000;
   r = Recommend(o, gpu, Step(2, 2.0), true, 2501, "/m.gguf");
   EXPECT_DOUBLE_EQ(r.accelerators, 0.26);
+}
+
+// A copy keeps the cores it computes with on the CPU; a GPU copy needs one to feed its device,
+// however many the host has or the sweep's runner used.
+TEST(Recommend, CpuCoresFollowWhereTheCopyComputes) {
+  ProfileOptions o;
+  o.model_path = "/m.gguf";
+  DeviceAtHand cpu;
+  cpu.name = "CPU: test (16 threads)";
+  cpu.threads = 16;
+  Recommendation r = Recommend(o, cpu, Step(2, 2.0), true, 1000, "/m.gguf");
+  EXPECT_DOUBLE_EQ(r.cpu_cores, 16);
+  EXPECT_DOUBLE_EQ(r.spec["compute"]["cpu_cores"].get<double>(), 16);
+  EXPECT_NE(r.cpu_cores_basis.find("16 compute threads"), std::string::npos) << r.cpu_cores_basis;
+  // Measured on the CPU for a (virtual) accelerator share: still computed by those threads.
+  o.accelerator_memory_mib = 8192;
+  r = Recommend(o, cpu, Step(2, 2.0), true, 1000, "/m.gguf");
+  EXPECT_GT(r.accelerators, 0);
+  EXPECT_DOUBLE_EQ(r.cpu_cores, 16);
+  // On a real GPU: about one core, whatever the sweep's runner had.
+  DeviceAtHand gpu;
+  gpu.name = "NVIDIA H200";
+  gpu.gpu = true;
+  gpu.memory_mib = 143771;
+  gpu.threads = 16;
+  o.accelerator_memory_mib = 0;
+  r = Recommend(o, gpu, Step(8, 20.0), true, 4000, "/m.gguf");
+  EXPECT_DOUBLE_EQ(r.cpu_cores, kGpuCopyCpuCores);
+  EXPECT_DOUBLE_EQ(kGpuCopyCpuCores, 1);
+  EXPECT_DOUBLE_EQ(r.accelerators, 0.03);
+  EXPECT_NE(r.cpu_cores_basis.find("NVIDIA H200"), std::string::npos) << r.cpu_cores_basis;
+  auto parsed = ParseInferenceComponent(r.spec);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_DOUBLE_EQ(parsed->compute.cpu_cores, 1);
 }
 
 TEST(ProfileOptionsTest, OutOfRangeOptionsAreNamed) {

@@ -107,6 +107,7 @@ std::string RenderTable(const ProfileReport& r) {
     << rec.parallel << " slots per copy, autoscaling target " << rec.target_concurrency << " concurrent requests per copy, "
     << rec.memory_mib << " MiB per copy";
   if (rec.copies_for_rate > 0) o << ", " << rec.copies_for_rate << " copies for " << r.options.rate_rps << " req/s on the device at hand";
+  if (!rec.cpu_cores_basis.empty()) o << "; cpu_cores " << F("%g", rec.cpu_cores) << ": " << rec.cpu_cores_basis;
   o << "\n" << rec.spec.dump(2) << "\n";
   for (const auto& w : r.warnings) o << "\nwarning: " << w << "\n";
   return o.str();
@@ -158,6 +159,7 @@ json ReportJson(const ProfileReport& r) {
       {"recommendation", {{"meets_slo", rec.meets_slo}, {"parallel", rec.parallel},
                           {"target_concurrency", rec.target_concurrency}, {"memory_mib", rec.memory_mib},
                           {"accelerators", rec.accelerators}, {"cpu_cores", rec.cpu_cores},
+                          {"cpu_cores_basis", rec.cpu_cores_basis},
                           {"copies_for_rate", rec.copies_for_rate}, {"spec", rec.spec}}},
       {"warnings", r.warnings},
   };
