@@ -44,7 +44,8 @@ std::vector<std::string> RunnerEnvironment(const RunnerLaunch& l) {
   if (!l.cuda_devices) return {};
   std::string list;
   for (int d : *l.cuda_devices) list += (list.empty() ? "" : ",") + std::to_string(d);
-  return {"CUDA_VISIBLE_DEVICES=" + list};
+  // PCI bus order: the indices NVML uses, which the agent discovered and pinned by.
+  return {"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=" + list};
 }
 
 }  // namespace cohost::agent

@@ -48,7 +48,8 @@ struct RunnerLaunch {
 StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& launch);
 
 // Environment entries ("NAME=value") the runner gets on top of the agent's: CUDA_VISIBLE_DEVICES
-// when `cuda_devices` is set, so each copy sees exactly the devices it was placed on.
+// when `cuda_devices` is set, so each copy sees exactly the devices it was placed on, with
+// CUDA_DEVICE_ORDER=PCI_BUS_ID so that those indices are NVML's (agent/nvml.h).
 std::vector<std::string> RunnerEnvironment(const RunnerLaunch& launch);
 
 }  // namespace cohost::agent

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/harness.h"
 
@@ -13,7 +14,9 @@ class Serve {
  public:
   // Starts `cohost serve --no-demo` and waits until it logs its port. `log_start`: where this
   // server's lines begin in the (appended) log file, for a second server on the same data dir.
-  Serve(const std::string& data_dir, const std::string& inventory, size_t log_start = 0);
+  // `extra_args`: more serve flags.
+  Serve(const std::string& data_dir, const std::string& inventory, size_t log_start = 0,
+        const std::vector<std::string>& extra_args = {});
   ~Serve();  // SIGTERM, then waits
 
   std::string Log() const;
@@ -27,6 +30,9 @@ class Serve {
   int ReadyCopies(const std::string& component);
   // status.copies of the component (empty when it cannot be described).
   json Copies(const std::string& component);
+  // The value of one series of /metrics ("name{label=\"v\",...}", labels in name order), or -1
+  // when it is absent.
+  double Metric(const std::string& series);
   // SIGKILL, and waits for the process to end.
   void Kill();
 
