@@ -162,7 +162,8 @@ TEST(ServeMemoryTest, ACopyUsingMoreThanItReservedIsOneEventAndACount) {
   // The counter counts excursions, as the events do (the copy is still over: no second one).
   EXPECT_EQ(serve.Metric("cohost_copy_memory_over_reservation_total{component=\"quant\"}"), 1);
   int again = 0;
-  for (const json& e : serve.Call("GET", "/v1/events?subject=" + id).body["events"]) {
+  const json later = serve.Call("GET", "/v1/events?subject=" + id).body["events"];
+  for (const json& e : later) {
     again += e["reason"] == "MemoryOverReservation" ? 1 : 0;
   }
   EXPECT_EQ(again, 1);
