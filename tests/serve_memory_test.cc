@@ -28,13 +28,15 @@ json DeviceEntry(Serve& serve, const std::string& id) {
 // The one copy of `component` once it is ready and its use has been measured (null on timeout).
 json MeasuredCopy(Serve& serve, const std::string& component) {
   json copy;
-  WaitUntil([&] {
-    json copies = serve.Copies(component);
-    if (copies.size() != 1 || copies[0]["state"] != "ready") return false;
-    copy = copies[0];
-    return copy.contains("memory") && copy["memory"]["used_mib"].is_number() &&
-           copy["memory"]["buffers_mib"].is_number();
-  }, std::chrono::seconds(60));
+  WaitUntil(
+      [&] {
+        json copies = serve.Copies(component);
+        if (copies.size() != 1 || copies[0]["state"] != "ready") return false;
+        copy = copies[0];
+        return copy.contains("memory") && copy["memory"]["used_mib"].is_number() &&
+               copy["memory"]["buffers_mib"].is_number();
+      },
+      std::chrono::seconds(60));
   return copy;
 }
 
@@ -49,16 +51,20 @@ TEST(ServeMemoryTest, CopiesReserveTheMeasuredOverheadAndReportWhatTheyUse) {
   auto serve = std::make_unique<Serve>(dir.path(), inventory);
   ASSERT_GT(serve->port(), 0) << serve->Log();
   ASSERT_EQ(serve->Call("POST", "/v1/endpoints", {{"name", "main"}}).status, 201);
-  JsonResponse created = serve->Call("POST", "/v1/inference-components", ComponentSpec("alpha", SmallModel(), 0.5, 1));
+  JsonResponse created =
+      serve->Call("POST", "/v1/inference-components", ComponentSpec("alpha", SmallModel(), 0.5, 1));
   ASSERT_EQ(created.status, 201) << created.raw;
   const int64_t need = created.body["compute"]["memory_mb"].get<int64_t>();  // the dry run
 
   // The probe measured the virtual devices' overhead before placing anything.
   json vgpu0;
-  ASSERT_TRUE(WaitUntil([&] {
-    vgpu0 = DeviceEntry(*serve, "vgpu0");
-    return !vgpu0.is_null();
-  }, std::chrono::seconds(60))) << serve->Log();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        vgpu0 = DeviceEntry(*serve, "vgpu0");
+        return !vgpu0.is_null();
+      },
+      std::chrono::seconds(60)))
+      << serve->Log();
   EXPECT_EQ(vgpu0["process_overhead_source"], "measured") << vgpu0.dump();
   const int64_t overhead = vgpu0["process_overhead_mib"].get<int64_t>();
   EXPECT_GT(overhead, 0) << vgpu0.dump();
@@ -67,7 +73,8 @@ TEST(ServeMemoryTest, CopiesReserveTheMeasuredOverheadAndReportWhatTheyUse) {
 
   // The copy reserves its need plus the overhead, and reports what its process really holds.
   json copy = MeasuredCopy(*serve, "alpha");
-  ASSERT_FALSE(copy.is_null()) << serve->Call("GET", "/v1/inference-components/alpha").raw << serve->Log();
+  ASSERT_FALSE(copy.is_null()) << serve->Call("GET", "/v1/inference-components/alpha").raw
+                               << serve->Log();
   const std::string id = copy["id"];
   const std::string device = copy["devices"][0];
   const json& memory = copy["memory"];
@@ -76,10 +83,12 @@ TEST(ServeMemoryTest, CopiesReserveTheMeasuredOverheadAndReportWhatTheyUse) {
   const int64_t used = memory["used_mib"].get<int64_t>();
   EXPECT_GT(used, 0);
   EXPECT_GT(memory["buffers_mib"].get<int64_t>(), 0);
-  printf("alpha: need %lld MiB, overhead %lld MiB, reserved %lld MiB, used %lld MiB (VmRSS), buffers %lld MiB\n",
-         static_cast<long long>(need), static_cast<long long>(overhead),
-         static_cast<long long>(memory["reserved_mib"].get<int64_t>()), static_cast<long long>(used),
-         static_cast<long long>(memory["buffers_mib"].get<int64_t>()));
+  printf(
+      "alpha: need %lld MiB, overhead %lld MiB, reserved %lld MiB, used %lld MiB (VmRSS), buffers "
+      "%lld MiB\n",
+      static_cast<long long>(need), static_cast<long long>(overhead),
+      static_cast<long long>(memory["reserved_mib"].get<int64_t>()), static_cast<long long>(used),
+      static_cast<long long>(memory["buffers_mib"].get<int64_t>()));
 
   json entry = DeviceEntry(*serve, device);
   EXPECT_EQ(entry["reserved_memory_mib"].get<int64_t>(), need + overhead) << entry.dump();
@@ -94,11 +103,17 @@ TEST(ServeMemoryTest, CopiesReserveTheMeasuredOverheadAndReportWhatTheyUse) {
   EXPECT_EQ(serve->Metric(Series("cohost_copy_memory_reserved_bytes", "alpha", id, device)),
             static_cast<double>(need + overhead) * kMiB);
   EXPECT_GT(serve->Metric(Series("cohost_copy_memory_used_bytes", "alpha", id, device)), 0);
-  EXPECT_GT(serve->Metric("cohost_copy_memory_buffers_bytes{component=\"alpha\",copy=\"" + id + "\"}"), 0);
-  EXPECT_EQ(serve->Metric("cohost_device_process_overhead_bytes{device=\"vgpu0\",virtual=\"true\"}"),
-            static_cast<double>(overhead) * kMiB);
-  EXPECT_GT(serve->Metric("cohost_device_memory_used_bytes{device=\"" + device + "\",virtual=\"true\"}"), 0);
-  EXPECT_EQ(serve->Metric("cohost_device_memory_reserved_bytes{device=\"" + device + "\",virtual=\"true\"}"),
+  EXPECT_GT(
+      serve->Metric("cohost_copy_memory_buffers_bytes{component=\"alpha\",copy=\"" + id + "\"}"),
+      0);
+  EXPECT_EQ(
+      serve->Metric("cohost_device_process_overhead_bytes{device=\"vgpu0\",virtual=\"true\"}"),
+      static_cast<double>(overhead) * kMiB);
+  EXPECT_GT(
+      serve->Metric("cohost_device_memory_used_bytes{device=\"" + device + "\",virtual=\"true\"}"),
+      0);
+  EXPECT_EQ(serve->Metric("cohost_device_memory_reserved_bytes{device=\"" + device +
+                          "\",virtual=\"true\"}"),
             static_cast<double>(need + overhead) * kMiB);
 
   // A restart takes the figure from the cache instead of probing again.
@@ -107,10 +122,12 @@ TEST(ServeMemoryTest, CopiesReserveTheMeasuredOverheadAndReportWhatTheyUse) {
   serve = std::make_unique<Serve>(dir.path(), inventory, log_size);
   ASSERT_GT(serve->port(), 0) << serve->Log();
   json again;
-  ASSERT_TRUE(WaitUntil([&] {
-    again = DeviceEntry(*serve, "vgpu1");
-    return !again.is_null();
-  }, std::chrono::seconds(60)));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        again = DeviceEntry(*serve, "vgpu1");
+        return !again.is_null();
+      },
+      std::chrono::seconds(60)));
   EXPECT_EQ(again["process_overhead_source"], "cached") << again.dump();
   EXPECT_EQ(again["process_overhead_mib"].get<int64_t>(), overhead);
 }
@@ -127,21 +144,25 @@ TEST(ServeMemoryTest, ACopyUsingMoreThanItReservedIsOneEventAndACount) {
   Serve serve(dir.path(), WriteInventory(dir, 1, 4096));
   ASSERT_GT(serve.port(), 0) << serve.Log();
   ASSERT_EQ(serve.Call("POST", "/v1/endpoints", {{"name", "main"}}).status, 201);
-  JsonResponse created = serve.Call("POST", "/v1/inference-components", ComponentSpec("quant", model, 0.5, 1));
+  JsonResponse created =
+      serve.Call("POST", "/v1/inference-components", ComponentSpec("quant", model, 0.5, 1));
   ASSERT_EQ(created.status, 201) << created.raw;
 
   std::string id;
   json events;
-  ASSERT_TRUE(WaitUntil([&] {
-    json copies = serve.Copies("quant");
-    if (copies.size() != 1) return false;
-    id = copies[0]["id"];
-    events = serve.Call("GET", "/v1/events?subject=" + id).body["events"];
-    for (const json& e : events) {
-      if (e["reason"] == "MemoryOverReservation") return true;
-    }
-    return false;
-  }, std::chrono::seconds(120))) << serve.Call("GET", "/v1/inference-components/quant").raw << serve.Log();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        json copies = serve.Copies("quant");
+        if (copies.size() != 1) return false;
+        id = copies[0]["id"];
+        events = serve.Call("GET", "/v1/events?subject=" + id).body["events"];
+        for (const json& e : events) {
+          if (e["reason"] == "MemoryOverReservation") return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(120)))
+      << serve.Call("GET", "/v1/inference-components/quant").raw << serve.Log();
   std::string message;
   int over_events = 0;
   for (const json& e : events) {
@@ -155,7 +176,8 @@ TEST(ServeMemoryTest, ACopyUsingMoreThanItReservedIsOneEventAndACount) {
 
   json copy = serve.Copies("quant")[0];
   EXPECT_EQ(copy["memory"]["over_reservation"], true) << copy.dump();
-  EXPECT_GT(copy["memory"]["used_mib"].get<int64_t>(), copy["memory"]["reserved_mib"].get<int64_t>());
+  EXPECT_GT(copy["memory"]["used_mib"].get<int64_t>(),
+            copy["memory"]["reserved_mib"].get<int64_t>());
   json entry = DeviceEntry(serve, "vgpu0");
   EXPECT_EQ(entry["copies"][0]["over_reservation"], true) << entry.dump();
   EXPECT_GT(entry["used_memory_mib"].get<int64_t>(), entry["reserved_memory_mib"].get<int64_t>());

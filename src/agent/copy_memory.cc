@@ -24,7 +24,8 @@ bool CopyMemoryUse::over_reservation() const {
 }
 
 CopyMemoryUse MeasureCopyMemory(pid_t pid, const policy::Assignment& assignment,
-                                const DeviceInventory& inventory, const ProcessMemoryReader& reader) {
+                                const DeviceInventory& inventory,
+                                const ProcessMemoryReader& reader) {
   CopyMemoryUse out;
   // The host-computing devices share one per-process figure, read once.
   int64_t host_reserved = 0;
@@ -56,9 +57,9 @@ CopyMemoryUse MeasureCopyMemory(pid_t pid, const policy::Assignment& assignment,
   for (size_t i = 0; i < out.devices.size(); ++i) {
     const Device* d = inventory.Find(out.devices[i].device_id);
     if (d == nullptr || d->kind == DeviceKind::kCuda) continue;
-    const double share = host_reserved > 0
-                             ? static_cast<double>(out.devices[i].reserved_mib) / static_cast<double>(host_reserved)
-                             : 1.0 / static_cast<double>(host_devices);
+    const double share = host_reserved > 0 ? static_cast<double>(out.devices[i].reserved_mib) /
+                                                 static_cast<double>(host_reserved)
+                                           : 1.0 / static_cast<double>(host_devices);
     out.devices[i].used_bytes = static_cast<int64_t>(share * static_cast<double>(*host_used));
   }
   return out;

@@ -24,9 +24,9 @@ namespace cohost::agent {
 
 struct DeviceMemoryUse {
   std::string device_id;
-  int64_t reserved_mib = 0;          // the whole reservation on the device (overhead included)
-  int64_t overhead_mib = 0;          // its per-process overhead part
-  std::optional<int64_t> used_bytes; // measured; nullopt when unknown
+  int64_t reserved_mib = 0;           // the whole reservation on the device (overhead included)
+  int64_t overhead_mib = 0;           // its per-process overhead part
+  std::optional<int64_t> used_bytes;  // measured; nullopt when unknown
 
   // Measured use above the reservation.
   bool over() const { return used_bytes && *used_bytes > reserved_mib * (int64_t{1} << 20); }
@@ -45,6 +45,7 @@ struct CopyMemoryUse {
 // What process `pid` of a copy placed by `assignment` uses on each of its devices. Devices the
 // inventory does not know, and a pid <= 0 (no process), give unknown use.
 CopyMemoryUse MeasureCopyMemory(pid_t pid, const policy::Assignment& assignment,
-                                const DeviceInventory& inventory, const ProcessMemoryReader& reader);
+                                const DeviceInventory& inventory,
+                                const ProcessMemoryReader& reader);
 
 }  // namespace cohost::agent

@@ -10,7 +10,8 @@ namespace {
 using json = nlohmann::json;
 
 StatusCode CodeNamed(const std::string& name) {
-  for (int c = static_cast<int>(StatusCode::kOk); c <= static_cast<int>(StatusCode::kInternal); ++c) {
+  for (int c = static_cast<int>(StatusCode::kOk); c <= static_cast<int>(StatusCode::kInternal);
+       ++c) {
     if (name == StatusCodeName(static_cast<StatusCode>(c))) return static_cast<StatusCode>(c);
   }
   return StatusCode::kInternal;
@@ -25,7 +26,8 @@ std::string Tail(const std::string& text) {
 
 }  // namespace
 
-std::vector<std::string> EngineChildEnvironment(const std::optional<std::vector<int>>& cuda_devices) {
+std::vector<std::string> EngineChildEnvironment(
+    const std::optional<std::vector<int>>& cuda_devices) {
   std::vector<std::string> env{"CUDA_DEVICE_ORDER=PCI_BUS_ID"};
   if (cuda_devices) {
     std::string list;
@@ -41,9 +43,12 @@ int64_t MemoryNeed::accelerator_bytes() const {
   return total;
 }
 
-std::vector<std::string> MemoryNeedArgv(const std::string& cohost_binary, const MemoryNeedQuery& q) {
-  std::vector<std::string> argv{cohost_binary, "memory-need", "--model", q.model_path,
-                                "--context", std::to_string(q.context), "--parallel", std::to_string(q.parallel),
+std::vector<std::string> MemoryNeedArgv(const std::string& cohost_binary,
+                                        const MemoryNeedQuery& q) {
+  std::vector<std::string> argv{cohost_binary,  "memory-need",
+                                "--model",      q.model_path,
+                                "--context",    std::to_string(q.context),
+                                "--parallel",   std::to_string(q.parallel),
                                 "--gpu-layers", std::to_string(q.gpu_layers)};
   if (q.batch > 0) argv.insert(argv.end(), {"--batch", std::to_string(q.batch)});
   if (q.ubatch > 0) argv.insert(argv.end(), {"--ubatch", std::to_string(q.ubatch)});
@@ -63,19 +68,23 @@ StatusOr<MemoryNeed> ParseMemoryNeedJson(const std::string& text) {
     need.total_bytes = j.at("total_bytes").get<int64_t>();
     need.total_mib = j.at("total_mib").get<int64_t>();
     need.n_params = j.value("n_params", int64_t{0});
-    for (const auto& [name, bytes] : j.at("by_device").items()) need.by_device[name] = bytes.get<int64_t>();
+    for (const auto& [name, bytes] : j.at("by_device").items())
+      need.by_device[name] = bytes.get<int64_t>();
     return need;
   } catch (const json::exception& e) {
     return Internal(std::string("cohost memory-need printed malformed JSON: ") + e.what());
   }
 }
 
-StatusOr<MemoryNeed> MeasureMemoryNeedInChild(const std::string& cohost_binary, const MemoryNeedQuery& query,
+StatusOr<MemoryNeed> MeasureMemoryNeedInChild(const std::string& cohost_binary,
+                                              const MemoryNeedQuery& query,
                                               std::chrono::milliseconds timeout) {
-  ASSIGN_OR_RETURN(sys::RunResult r, sys::RunCaptured(MemoryNeedArgv(cohost_binary, query),
-                                                      EngineChildEnvironment(query.cuda_devices), timeout));
+  ASSIGN_OR_RETURN(sys::RunResult r,
+                   sys::RunCaptured(MemoryNeedArgv(cohost_binary, query),
+                                    EngineChildEnvironment(query.cuda_devices), timeout));
   if (r.out.empty()) {
-    return Internal("cohost memory-need exited with status " + std::to_string(r.exit_status) + ": " + Tail(r.err));
+    return Internal("cohost memory-need exited with status " + std::to_string(r.exit_status) +
+                    ": " + Tail(r.err));
   }
   return ParseMemoryNeedJson(r.out);
 }
@@ -107,10 +116,12 @@ StatusOr<std::vector<ChildDevice>> ParseDevicesJson(const std::string& text) {
 
 StatusOr<std::vector<ChildDevice>> DiscoverDevicesInChild(const std::string& cohost_binary,
                                                           std::chrono::milliseconds timeout) {
-  ASSIGN_OR_RETURN(sys::RunResult r, sys::RunCaptured({cohost_binary, "devices", "--output", "json"},
-                                                      EngineChildEnvironment(std::nullopt), timeout));
+  ASSIGN_OR_RETURN(sys::RunResult r,
+                   sys::RunCaptured({cohost_binary, "devices", "--output", "json"},
+                                    EngineChildEnvironment(std::nullopt), timeout));
   if (r.exit_status != 0) {
-    return Internal("cohost devices exited with status " + std::to_string(r.exit_status) + ": " + Tail(r.err));
+    return Internal("cohost devices exited with status " + std::to_string(r.exit_status) + ": " +
+                    Tail(r.err));
   }
   return ParseDevicesJson(r.out);
 }

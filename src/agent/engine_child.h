@@ -26,7 +26,8 @@ namespace cohost::agent {
 
 // The environment entries every engine child and runner gets on top of serve's: the PCI bus
 // order, and CUDA_VISIBLE_DEVICES when `cuda_devices` is set (empty: no GPU at all).
-std::vector<std::string> EngineChildEnvironment(const std::optional<std::vector<int>>& cuda_devices);
+std::vector<std::string> EngineChildEnvironment(
+    const std::optional<std::vector<int>>& cuda_devices);
 
 // What `cohost memory-need` is asked.
 struct MemoryNeedQuery {
@@ -42,8 +43,8 @@ struct MemoryNeedQuery {
 
 // The dry run's answer: llama.cpp's buffers for one copy.
 struct MemoryNeed {
-  int64_t total_bytes = 0;                   // weights + KV cache + compute, every device and the host
-  int64_t total_mib = 0;                     // total_bytes in MiB, rounded up
+  int64_t total_bytes = 0;  // weights + KV cache + compute, every device and the host
+  int64_t total_mib = 0;    // total_bytes in MiB, rounded up
   std::map<std::string, int64_t> by_device;  // ggml's device names ("CPU", "CUDA0") -> bytes
   int64_t n_params = 0;
 
@@ -52,7 +53,8 @@ struct MemoryNeed {
 };
 
 // The argv of `cohost memory-need` for `query`.
-std::vector<std::string> MemoryNeedArgv(const std::string& cohost_binary, const MemoryNeedQuery& query);
+std::vector<std::string> MemoryNeedArgv(const std::string& cohost_binary,
+                                        const MemoryNeedQuery& query);
 
 // Parses memory-need's stdout. An `{"error": {"code", "message", "field"}}` object becomes that
 // error. Errors: kInternal for output that is not one of the two shapes.
@@ -61,8 +63,9 @@ StatusOr<MemoryNeed> ParseMemoryNeedJson(const std::string& text);
 // Runs the dry run in a child. Errors: the dry run's own (a missing or corrupt model: its code and
 // message, e.g. kNotFound, kDataLoss); kDeadlineExceeded past `timeout`; kInternal when the child
 // fails without saying why (its stderr in the message).
-StatusOr<MemoryNeed> MeasureMemoryNeedInChild(const std::string& cohost_binary, const MemoryNeedQuery& query,
-                                              std::chrono::milliseconds timeout = std::chrono::minutes(2));
+StatusOr<MemoryNeed> MeasureMemoryNeedInChild(
+    const std::string& cohost_binary, const MemoryNeedQuery& query,
+    std::chrono::milliseconds timeout = std::chrono::minutes(2));
 
 // A device as `cohost devices --output json` reports it.
 struct ChildDevice {
@@ -76,7 +79,7 @@ StatusOr<std::vector<ChildDevice>> ParseDevicesJson(const std::string& text);
 
 // Runs `cohost devices --output json` in a child. Errors: as ParseDevicesJson; kInternal when the
 // child exits non-zero; kDeadlineExceeded past `timeout`.
-StatusOr<std::vector<ChildDevice>> DiscoverDevicesInChild(const std::string& cohost_binary,
-                                                          std::chrono::milliseconds timeout = std::chrono::minutes(1));
+StatusOr<std::vector<ChildDevice>> DiscoverDevicesInChild(
+    const std::string& cohost_binary, std::chrono::milliseconds timeout = std::chrono::minutes(1));
 
 }  // namespace cohost::agent

@@ -116,7 +116,8 @@ StatusOr<int> Nvml::DeviceCount() const {
 
 StatusOr<NvmlDeviceInfo> Nvml::Device(int index) const {
   nvmlDevice_t dev = nullptr;
-  if (nvmlReturn_t rc = api_->handle_by_index(static_cast<unsigned int>(index), &dev); rc != kNvmlSuccess) {
+  if (nvmlReturn_t rc = api_->handle_by_index(static_cast<unsigned int>(index), &dev);
+      rc != kNvmlSuccess) {
     return Internal(api_->Error("nvmlDeviceGetHandleByIndex_v2", rc));
   }
   NvmlDeviceInfo info;
@@ -140,7 +141,8 @@ StatusOr<NvmlDeviceInfo> Nvml::Device(int index) const {
 
 StatusOr<std::vector<NvmlProcessInfo>> Nvml::ComputeProcesses(int index) const {
   nvmlDevice_t dev = nullptr;
-  if (nvmlReturn_t rc = api_->handle_by_index(static_cast<unsigned int>(index), &dev); rc != kNvmlSuccess) {
+  if (nvmlReturn_t rc = api_->handle_by_index(static_cast<unsigned int>(index), &dev);
+      rc != kNvmlSuccess) {
     return Internal(api_->Error("nvmlDeviceGetHandleByIndex_v2", rc));
   }
   // The count can grow between the sizing call and the real one: retry with room to spare.
@@ -161,7 +163,8 @@ StatusOr<std::vector<NvmlProcessInfo>> Nvml::ComputeProcesses(int index) const {
   for (const nvmlProcessInfo_t& p : raw) {
     NvmlProcessInfo info;
     info.pid = static_cast<pid_t>(p.pid);
-    if (p.usedGpuMemory != kNvmlValueNotAvailable) info.used_bytes = static_cast<int64_t>(p.usedGpuMemory);
+    if (p.usedGpuMemory != kNvmlValueNotAvailable)
+      info.used_bytes = static_cast<int64_t>(p.usedGpuMemory);
     out.push_back(info);
   }
   return out;

@@ -30,7 +30,8 @@ class FakeNvmlTest : public ::testing::Test {
   void SetUp() override {
     handle_ = dlopen(COHOST_FAKE_NVML, RTLD_NOW | RTLD_LOCAL);
     ASSERT_NE(handle_, nullptr) << dlerror();
-    set_processes_ = reinterpret_cast<decltype(set_processes_)>(dlsym(handle_, "FakeNvml_SetProcesses"));
+    set_processes_ =
+        reinterpret_cast<decltype(set_processes_)>(dlsym(handle_, "FakeNvml_SetProcesses"));
     set_init_ = reinterpret_cast<decltype(set_init_)>(dlsym(handle_, "FakeNvml_SetInitResult"));
     initialised_ = reinterpret_cast<decltype(initialised_)>(dlsym(handle_, "FakeNvml_Initialised"));
     ASSERT_TRUE(set_processes_ && set_init_ && initialised_);
@@ -86,7 +87,7 @@ TEST_F(FakeNvmlTest, ReadsWhatEachProcessHoldsGrowingItsBufferWhenNeeded) {
   EXPECT_EQ((*p0)[0].used_bytes, int64_t{652} << 20);
   EXPECT_EQ((*p0)[1].pid, 200);
   EXPECT_FALSE((*p0)[1].used_bytes.has_value());  // NVML_VALUE_NOT_AVAILABLE
-  auto p1 = (*nvml)->ComputeProcesses(1);  // more than the first buffer holds
+  auto p1 = (*nvml)->ComputeProcesses(1);         // more than the first buffer holds
   ASSERT_TRUE(p1.ok()) << p1.status().ToString();
   ASSERT_EQ(p1->size(), 40u);
   EXPECT_EQ((*p1)[39].pid, 1039);

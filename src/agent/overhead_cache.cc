@@ -9,7 +9,8 @@ namespace cohost::agent {
 using json = nlohmann::json;
 
 std::string OverheadCacheKey::ToString() const {
-  return device_type + "|driver " + driver + "|build " + cohost_build + "|probe " + std::to_string(probe_version);
+  return device_type + "|driver " + driver + "|build " + cohost_build + "|probe " +
+         std::to_string(probe_version);
 }
 
 OverheadCache OverheadCache::Load(std::string path) {
@@ -17,7 +18,9 @@ OverheadCache OverheadCache::Load(std::string path) {
   std::stringstream text;
   if (in) text << in.rdbuf();
   json j = json::parse(text.str(), nullptr, false);
-  json entries = j.is_object() && j.contains("entries") && j["entries"].is_object() ? j["entries"] : json::object();
+  json entries = j.is_object() && j.contains("entries") && j["entries"].is_object()
+                     ? j["entries"]
+                     : json::object();
   return OverheadCache(std::move(path), std::move(entries));
 }
 
@@ -38,10 +41,11 @@ std::optional<OverheadMeasurement> OverheadCache::Find(const OverheadCacheKey& k
 }
 
 void OverheadCache::Put(const OverheadCacheKey& key, const OverheadMeasurement& m) {
-  entries_[key.ToString()] = {{"overhead_mib", m.overhead_mib}, {"used_bytes", m.used_bytes},
-                              {"buffers_bytes", m.buffers_bytes}, {"method", m.method},
-                              {"device_type", key.device_type}, {"driver", key.driver},
-                              {"cohost_build", key.cohost_build}, {"probe_version", key.probe_version}};
+  entries_[key.ToString()] = {
+      {"overhead_mib", m.overhead_mib},   {"used_bytes", m.used_bytes},
+      {"buffers_bytes", m.buffers_bytes}, {"method", m.method},
+      {"device_type", key.device_type},   {"driver", key.driver},
+      {"cohost_build", key.cohost_build}, {"probe_version", key.probe_version}};
 }
 
 Status OverheadCache::Save() const {

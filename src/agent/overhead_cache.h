@@ -10,10 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 
@@ -24,7 +23,7 @@ struct OverheadMeasurement {
   int64_t overhead_mib = 0;   // used - buffers, in MiB rounded up, at least 0
   int64_t used_bytes = 0;     // what the probe runner held on the device
   int64_t buffers_bytes = 0;  // its llama.cpp buffers there (the dry run's figure)
-  std::string method;         // how used was read: "nvml_process", "nvml_device_delta", "proc_vmrss"
+  std::string method;  // how used was read: "nvml_process", "nvml_device_delta", "proc_vmrss"
 };
 
 struct OverheadCacheKey {
@@ -49,7 +48,8 @@ class OverheadCache {
   Status Save() const;
 
  private:
-  OverheadCache(std::string path, nlohmann::json entries) : path_(std::move(path)), entries_(std::move(entries)) {}
+  OverheadCache(std::string path, nlohmann::json entries)
+      : path_(std::move(path)), entries_(std::move(entries)) {}
 
   std::string path_;
   nlohmann::json entries_;  // key string -> measurement object

@@ -66,7 +66,8 @@ TEST_F(OverheadCacheTest, AMalformedFileIsAnEmptyCache) {
   std::ofstream(path_) << "{\"entries\": [1, 2";
   OverheadCache cache = OverheadCache::Load(path_);
   EXPECT_FALSE(cache.Find(H200()).has_value());
-  std::ofstream(path_, std::ios::trunc) << R"({"entries": {")" << H200().ToString() << R"(": {"overhead_mib": "x"}}})";
+  std::ofstream(path_, std::ios::trunc)
+      << R"({"entries": {")" << H200().ToString() << R"(": {"overhead_mib": "x"}}})";
   EXPECT_FALSE(OverheadCache::Load(path_).Find(H200()).has_value());
 }
 

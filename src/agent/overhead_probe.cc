@@ -3,9 +3,8 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "agent/engine_child.h"
 #include "agent/runner_command.h"
@@ -61,27 +60,32 @@ class ProbeRunner {
 };
 
 // Waits for /healthz, then sends one short completion. Errors: kUnavailable, kCancelled.
-Status WarmUp(ProbeRunner& runner, const RunnerLaunch& launch, const ProbeOptions& o, Clock::time_point deadline) {
+Status WarmUp(ProbeRunner& runner, const RunnerLaunch& launch, const ProbeOptions& o,
+              Clock::time_point deadline) {
   net::Address address;
   address.unix_socket = launch.socket_path;
   net::HttpClient client(address, std::chrono::seconds(30));
   for (;;) {
     if (o.stop && o.stop()) return Status(StatusCode::kCancelled, "the overhead probe was stopped");
     if (auto st = runner.process().TryWait()) {
-      return Unavailable("the probe runner exited with status " + std::to_string(*st) + " (log: " +
-                         launch.log_path + ")");
+      return Unavailable("the probe runner exited with status " + std::to_string(*st) +
+                         " (log: " + launch.log_path + ")");
     }
     auto r = client.Send("GET", "/healthz");
     if (r.ok() && r->status == 200) break;
     client.Close();
-    if (Clock::now() >= deadline) return Unavailable("the probe runner did not become healthy in time");
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a poll period, not a wait for a result
+    if (Clock::now() >= deadline)
+      return Unavailable("the probe runner did not become healthy in time");
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(50));  // a poll period, not a wait for a result
   }
-  nlohmann::json body = {{"prompt", "probe"}, {"max_tokens", 4}, {"temperature", 0}, {"ignore_eos", true}};
+  nlohmann::json body = {
+      {"prompt", "probe"}, {"max_tokens", 4}, {"temperature", 0}, {"ignore_eos", true}};
   auto r = client.Send("POST", "/v1/completions", body.dump());
   if (!r.ok() || r->status != 200) {
-    return Unavailable("the probe runner did not answer its completion: " +
-                       (r.ok() ? "status " + std::to_string(r->status) + " " + r->body : r.status().message()));
+    return Unavailable(
+        "the probe runner did not answer its completion: " +
+        (r.ok() ? "status " + std::to_string(r->status) + " " + r->body : r.status().message()));
   }
   return Status::Ok();
 }
@@ -92,21 +96,26 @@ std::string DeviceTypeOf(const Device& device) {
   return device.kind == DeviceKind::kCuda ? "cuda:" + device.name : "host";
 }
 
-StatusOr<OverheadMeasurement> ProbeProcessOverhead(const Device& device, const ProcessMemoryReader& reader,
+StatusOr<OverheadMeasurement> ProbeProcessOverhead(const Device& device,
+                                                   const ProcessMemoryReader& reader,
                                                    const ProbeOptions& o) {
   const Clock::time_point deadline = Clock::now() + o.timeout;
   const RunnerLaunch launch = ProbeLaunch(device, o);
-  MemoryNeedQuery q{o.model_path, kProbeContext, 1, kProbeBatch, kProbeBatch, launch.gpu_layers, launch.cuda_devices};
+  MemoryNeedQuery q{o.model_path,      kProbeContext,      1, kProbeBatch, kProbeBatch,
+                    launch.gpu_layers, launch.cuda_devices};
   ASSIGN_OR_RETURN(MemoryNeed need, MeasureMemoryNeedInChild(o.cohost_binary, q, o.timeout));
-  const int64_t buffers = device.kind == DeviceKind::kCuda ? need.accelerator_bytes() : need.total_bytes;
+  const int64_t buffers =
+      device.kind == DeviceKind::kCuda ? need.accelerator_bytes() : need.total_bytes;
 
   ASSIGN_OR_RETURN(std::vector<std::string> argv, BuildRunnerArgv(launch));
-  argv.insert(argv.end(), {"--batch", std::to_string(kProbeBatch), "--ubatch", std::to_string(kProbeBatch)});
+  argv.insert(argv.end(),
+              {"--batch", std::to_string(kProbeBatch), "--ubatch", std::to_string(kProbeBatch)});
   std::filesystem::create_directories(o.runtime_dir);
   std::filesystem::remove(launch.socket_path);
   const std::optional<int64_t> device_before = reader.DeviceUsedBytes(device);
   auto spawned = sys::Process::Spawn({argv, launch.log_path, RunnerEnvironment(launch)});
-  if (!spawned.ok()) return Unavailable("cannot start the probe runner: " + spawned.status().message());
+  if (!spawned.ok())
+    return Unavailable("cannot start the probe runner: " + spawned.status().message());
   ProbeRunner runner(std::move(*spawned));
   RETURN_IF_ERROR(WarmUp(runner, launch, o, deadline));
 
@@ -144,8 +153,8 @@ std::map<std::string, DeviceOverhead> ResolveProcessOverheads(const DeviceInvent
     const std::string type = DeviceTypeOf(d);
     auto known = by_type.find(type);
     if (known == by_type.end()) {
-      OverheadCacheKey key{type, d.kind == DeviceKind::kCuda ? o.driver_version : "", o.cohost_build,
-                           kOverheadProbeVersion};
+      OverheadCacheKey key{type, d.kind == DeviceKind::kCuda ? o.driver_version : "",
+                           o.cohost_build, kOverheadProbeVersion};
       DeviceOverhead result;
       std::optional<OverheadMeasurement> m = o.cache_path.empty() ? std::nullopt : cache.Find(key);
       result.source = m ? "cached" : "measured";
@@ -164,9 +173,11 @@ std::map<std::string, DeviceOverhead> ResolveProcessOverheads(const DeviceInvent
       }
       if (m) {
         result.mib = m->overhead_mib;
-        result.detail = "probe runner used " + Mib(m->used_bytes) + " (" + m->method + "), its buffers " +
-                        Mib(m->buffers_bytes);
-        log::Info("per-process overhead", {{"type", type}, {"mib", m->overhead_mib}, {"source", result.source},
+        result.detail = "probe runner used " + Mib(m->used_bytes) + " (" + m->method +
+                        "), its buffers " + Mib(m->buffers_bytes);
+        log::Info("per-process overhead", {{"type", type},
+                                           {"mib", m->overhead_mib},
+                                           {"source", result.source},
                                            {"detail", result.detail}});
       }
       known = by_type.emplace(type, result).first;

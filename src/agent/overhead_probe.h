@@ -53,7 +53,8 @@ struct ProbeOptions {
 // Probes `device` once. Errors: the dry run's (as MeasureMemoryNeedInChild); kUnavailable when
 // the runner cannot start, exits, does not answer within the timeout, or its use cannot be read;
 // kCancelled when `stop` said so. The probe runner is always stopped before this returns.
-StatusOr<OverheadMeasurement> ProbeProcessOverhead(const Device& device, const ProcessMemoryReader& reader,
+StatusOr<OverheadMeasurement> ProbeProcessOverhead(const Device& device,
+                                                   const ProcessMemoryReader& reader,
                                                    const ProbeOptions& options);
 
 // Where a device's overhead figure came from.

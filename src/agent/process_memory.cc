@@ -11,7 +11,8 @@ StatusOr<int64_t> ParseResidentBytes(std::string_view text) {
   size_t at = 0;
   while (at < text.size()) {
     size_t end = text.find('\n', at);
-    std::string_view line = text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+    std::string_view line =
+        text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
     at = end == std::string_view::npos ? text.size() : end + 1;
     if (line.substr(0, kKey.size()) != kKey) continue;
     line.remove_prefix(kKey.size());

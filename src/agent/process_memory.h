@@ -53,7 +53,9 @@ class ProcStatusReader : public ProcessMemoryReader {
   // `proc_root`: where procfs is mounted (a test may point it at a directory of its own).
   explicit ProcStatusReader(std::string proc_root = "/proc") : proc_root_(std::move(proc_root)) {}
   std::optional<int64_t> ProcessUsedBytes(pid_t pid, const Device& device) const override;
-  std::optional<int64_t> DeviceUsedBytes(const Device& device) const override { return std::nullopt; }
+  std::optional<int64_t> DeviceUsedBytes(const Device& device) const override {
+    return std::nullopt;
+  }
 
  private:
   const std::string proc_root_;
@@ -75,7 +77,8 @@ class NvmlMemoryReader : public ProcessMemoryReader {
 // The node's reader: CUDA devices go to `cuda` (null: unknown), every other kind to `host`.
 class NodeMemoryReader : public ProcessMemoryReader {
  public:
-  NodeMemoryReader(std::unique_ptr<ProcessMemoryReader> host, std::unique_ptr<ProcessMemoryReader> cuda)
+  NodeMemoryReader(std::unique_ptr<ProcessMemoryReader> host,
+                   std::unique_ptr<ProcessMemoryReader> cuda)
       : host_(std::move(host)), cuda_(std::move(cuda)) {}
   std::optional<int64_t> ProcessUsedBytes(pid_t pid, const Device& device) const override;
   std::optional<int64_t> DeviceUsedBytes(const Device& device) const override;

@@ -45,7 +45,9 @@ Device Dev(std::string id, DeviceKind kind, int cuda_index = -1) {
 
 class FakeProc {
  public:
-  FakeProc() : root_(std::filesystem::temp_directory_path() / ("cohost-proc-" + std::to_string(getpid()))) {}
+  FakeProc()
+      : root_(std::filesystem::temp_directory_path() /
+              ("cohost-proc-" + std::to_string(getpid()))) {}
   ~FakeProc() { std::filesystem::remove_all(root_); }
   void Write(pid_t pid, const std::string& text) {
     std::filesystem::create_directories(root_ / std::to_string(pid));
@@ -64,7 +66,8 @@ TEST(ProcessMemoryTest, ProcStatusReaderReadsHostComputingDevicesOnly) {
   EXPECT_EQ(reader.ProcessUsedBytes(4242, Dev("vgpu0", DeviceKind::kVirtual)), 200 * kMiB);
   EXPECT_EQ(reader.ProcessUsedBytes(4242, Dev("cpu", DeviceKind::kCpu)), 200 * kMiB);
   EXPECT_FALSE(reader.ProcessUsedBytes(4242, Dev("gpu0", DeviceKind::kCuda, 0)).has_value());
-  EXPECT_FALSE(reader.ProcessUsedBytes(4243, Dev("vgpu0", DeviceKind::kVirtual)).has_value());  // gone
+  EXPECT_FALSE(
+      reader.ProcessUsedBytes(4243, Dev("vgpu0", DeviceKind::kVirtual)).has_value());  // gone
   EXPECT_FALSE(reader.DeviceUsedBytes(Dev("vgpu0", DeviceKind::kVirtual)).has_value());
 }
 
@@ -145,7 +148,8 @@ TEST(CopyMemoryTest, HostComputingCopiesSplitTheProcessFigureByReservation) {
   a.devices = {{"vgpu0", 199, 500, 40}};
   EXPECT_TRUE(MeasureCopyMemory(4242, a, Inventory(), reader).over_reservation());
   a.devices = {{"vgpu0", 200, 500, 40}};
-  EXPECT_FALSE(MeasureCopyMemory(4242, a, Inventory(), reader).over_reservation());  // exactly at it
+  EXPECT_FALSE(
+      MeasureCopyMemory(4242, a, Inventory(), reader).over_reservation());  // exactly at it
 }
 
 TEST(CopyMemoryTest, UnknownProcessesAndDevicesGiveUnknownUse) {
@@ -156,8 +160,8 @@ TEST(CopyMemoryTest, UnknownProcessesAndDevicesGiveUnknownUse) {
   a.devices = {{"vgpu0", 100, 500, 0}, {"gone9", 100, 500, 0}, {"gpu0", 100, 500, 0}};
   CopyMemoryUse use = MeasureCopyMemory(4242, a, Inventory(), reader);
   EXPECT_TRUE(use.devices[0].used_bytes.has_value());
-  EXPECT_FALSE(use.devices[1].used_bytes.has_value());  // not in the inventory
-  EXPECT_FALSE(use.devices[2].used_bytes.has_value());  // CUDA without NVML
+  EXPECT_FALSE(use.devices[1].used_bytes.has_value());                // not in the inventory
+  EXPECT_FALSE(use.devices[2].used_bytes.has_value());                // CUDA without NVML
   CopyMemoryUse none = MeasureCopyMemory(0, a, Inventory(), reader);  // no process
   EXPECT_FALSE(none.used_bytes().has_value());
   EXPECT_FALSE(none.over_reservation());

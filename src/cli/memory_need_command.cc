@@ -31,16 +31,20 @@ int Run(const MemoryNeedFlags& f) {
   auto m = engine::EstimateMemory({f.model, f.gpu_layers, true}, o);
   nlohmann::json out;
   if (!m.ok()) {
-    out["error"] = {{"code", StatusCodeName(m.status().code())}, {"message", m.status().message()},
+    out["error"] = {{"code", StatusCodeName(m.status().code())},
+                    {"message", m.status().message()},
                     {"field", m.status().field()}};
     std::printf("%s\n", out.dump().c_str());
     return 1;
   }
   nlohmann::json by_device = nlohmann::json::object();
   for (const auto& [name, b] : m->by_device) by_device[name] = b.total();
-  out = {{"total_bytes", m->total.total()},      {"total_mib", m->total.total_mib()},
-         {"weights_bytes", m->total.weights_bytes}, {"kv_bytes", m->total.kv_bytes},
-         {"compute_bytes", m->total.compute_bytes}, {"n_params", m->n_params},
+  out = {{"total_bytes", m->total.total()},
+         {"total_mib", m->total.total_mib()},
+         {"weights_bytes", m->total.weights_bytes},
+         {"kv_bytes", m->total.kv_bytes},
+         {"compute_bytes", m->total.compute_bytes},
+         {"n_params", m->n_params},
          {"by_device", by_device}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
@@ -50,14 +54,17 @@ int Run(const MemoryNeedFlags& f) {
 
 void AddMemoryNeedCommand(CLI::App& app) {
   auto f = std::make_shared<MemoryNeedFlags>();
-  CLI::App* cmd = app.add_subcommand("memory-need", "Internal: one copy's memory need (llama.cpp dry run) as JSON");
+  CLI::App* cmd = app.add_subcommand(
+      "memory-need", "Internal: one copy's memory need (llama.cpp dry run) as JSON");
   cmd->group("");  // hidden: serve's helper
   cmd->add_option("--model", f->model, "GGUF model file")->required();
   cmd->add_option("--context", f->context, "tokens of context per slot")->capture_default_str();
   cmd->add_option("--parallel", f->parallel, "slots")->capture_default_str();
-  cmd->add_option("--batch", f->batch, "most tokens in one decode step (0: the runner's default, at least --parallel)");
+  cmd->add_option("--batch", f->batch,
+                  "most tokens in one decode step (0: the runner's default, at least --parallel)");
   cmd->add_option("--ubatch", f->ubatch, "physical micro-batch (0: the runner's default)");
-  cmd->add_option("--gpu-layers", f->gpu_layers, "layers on accelerators (-1 = all)")->capture_default_str();
+  cmd->add_option("--gpu-layers", f->gpu_layers, "layers on accelerators (-1 = all)")
+      ->capture_default_str();
   cmd->callback([f] { throw CLI::RuntimeError(Run(*f)); });
 }
 

@@ -15,11 +15,14 @@
 namespace cohost::cli {
 namespace {
 
-double HardwareCores() { return static_cast<double>(std::max(1u, std::thread::hardware_concurrency())); }
+double HardwareCores() {
+  return static_cast<double>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 }  // namespace
 
-StatusOr<ServeDevices> LoadServeDevices(const std::string& inventory_path, const std::string& cohost_binary,
+StatusOr<ServeDevices> LoadServeDevices(const std::string& inventory_path,
+                                        const std::string& cohost_binary,
                                         const std::optional<std::string>& cuda_visible_devices) {
   ServeDevices out;
   if (!inventory_path.empty()) {
@@ -42,11 +45,13 @@ StatusOr<ServeDevices> LoadServeDevices(const std::string& inventory_path, const
   out.driver_version = found.driver_version;
   log::Info("devices discovered", {{"source", found.source}, {"driver", found.driver_version}});
   bool has_accelerator = false;
-  for (const Device& d : out.inventory.devices) has_accelerator = has_accelerator || d.is_accelerator();
+  for (const Device& d : out.inventory.devices)
+    has_accelerator = has_accelerator || d.is_accelerator();
   if (has_accelerator) return out;
   // No GPU here: two virtual accelerators (computing on the CPU) so the demo can share devices.
   for (int i = 0; i < 2; ++i) {
-    out.inventory.devices.push_back({"vgpu" + std::to_string(i), "virtual accelerator " + std::to_string(i),
+    out.inventory.devices.push_back({"vgpu" + std::to_string(i),
+                                     "virtual accelerator " + std::to_string(i),
                                      DeviceKind::kVirtual, 8192, "vlink0"});
   }
   return out;

@@ -25,7 +25,8 @@ struct ServeDevices {
 // is set (cpu_cores from it, or the hardware's); otherwise the discovered GPUs and host, plus two
 // 8 GiB virtual devices when there is no GPU (the demo). `cuda_visible_devices`: serve's
 // CUDA_VISIBLE_DEVICES, if set. Errors: a bad inventory file; a failed discovery child.
-StatusOr<ServeDevices> LoadServeDevices(const std::string& inventory_path, const std::string& cohost_binary,
+StatusOr<ServeDevices> LoadServeDevices(const std::string& inventory_path,
+                                        const std::string& cohost_binary,
                                         const std::optional<std::string>& cuda_visible_devices);
 
 // One copy's memory need in MiB (the llama.cpp dry run, in a child). Errors: as

@@ -15,11 +15,10 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/copy_memory.h"
 #include "agent/overhead_probe.h"
@@ -36,7 +35,9 @@ struct MemoryMonitorOptions {
   // Gauges and the excursion counter go here; null: none.
   MetricsRegistry* metrics = nullptr;
   // Records an event about copy `copy_id` (the store's event log). Required.
-  std::function<void(const std::string& copy_id, const std::string& reason, const std::string& message)> record;
+  std::function<void(const std::string& copy_id, const std::string& reason,
+                     const std::string& message)>
+      record;
   // Where each device's per-process overhead came from (device id -> figure and source).
   std::map<std::string, agent::DeviceOverhead> overheads;
 };
@@ -50,7 +51,7 @@ class MemoryMonitor {
   struct CopyView {
     std::string id;
     std::string component;
-    std::optional<pid_t> pid;             // its runner; nullopt when none is running
+    std::optional<pid_t> pid;              // its runner; nullopt when none is running
     const policy::Assignment* assignment;  // what it reserves; must stay valid during the call
   };
 

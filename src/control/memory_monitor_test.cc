@@ -32,7 +32,8 @@ struct Event {
 class MemoryMonitorTest : public ::testing::Test {
  protected:
   MemoryMonitorTest() {
-    inventory_.devices = {{"vgpu0", "vgpu0", DeviceKind::kVirtual, 4096, ""}, {"gpu0", "H200", DeviceKind::kCuda, 143771, ""}};
+    inventory_.devices = {{"vgpu0", "vgpu0", DeviceKind::kVirtual, 4096, ""},
+                          {"gpu0", "H200", DeviceKind::kCuda, 143771, ""}};
     inventory_.devices[0].process_overhead_mib = 40;
     inventory_.devices[1].process_overhead_mib = 489;
     inventory_.devices[1].cuda_index = 0;
@@ -40,17 +41,21 @@ class MemoryMonitorTest : public ::testing::Test {
     MemoryMonitorOptions o;
     o.reader = &reader_;
     o.metrics = &metrics_;
-    o.record = [this](const std::string& copy, const std::string& reason, const std::string& message) {
+    o.record = [this](const std::string& copy, const std::string& reason,
+                      const std::string& message) {
       events_.push_back({copy, reason, message});
     };
-    o.overheads["vgpu0"] = {40, "measured", "probe runner used 72 MiB (proc_vmrss), its buffers 32 MiB"};
+    o.overheads["vgpu0"] = {40, "measured",
+                            "probe runner used 72 MiB (proc_vmrss), its buffers 32 MiB"};
     monitor_ = std::make_unique<MemoryMonitor>(inventory_, o);
     assignment_.devices = {{"vgpu0", 140, 500, 40}};  // 100 MiB need + 40 MiB overhead
   }
 
   void MeasureWith(std::optional<int64_t> used_mib, std::optional<pid_t> pid = 10) {
-    if (used_mib) reader_.used[10] = *used_mib * kMiB;
-    else reader_.used.erase(10);
+    if (used_mib)
+      reader_.used[10] = *used_mib * kMiB;
+    else
+      reader_.used.erase(10);
     monitor_->Measure({{"tiny-1", "tiny", pid, &assignment_}});
   }
   int Count(const std::string& reason) const {
@@ -75,7 +80,8 @@ TEST_F(MemoryMonitorTest, AnExcursionIsOneEventNotOnePerMeasurement) {
   MeasureWith(155);
   ASSERT_EQ(Count("MemoryOverReservation"), 1);
   EXPECT_EQ(events_[0].copy, "tiny-1");
-  EXPECT_THAT(events_[0].message, HasSubstr("vgpu0: uses 150 MiB of 140 MiB reserved (100 MiB for the model + 40 MiB per-process overhead)"));
+  EXPECT_THAT(events_[0].message, HasSubstr("vgpu0: uses 150 MiB of 140 MiB reserved (100 MiB for "
+                                            "the model + 40 MiB per-process overhead)"));
   MeasureWith(130);
   EXPECT_EQ(Count("MemoryWithinReservation"), 1);
   MeasureWith(141);  // a second excursion
@@ -100,9 +106,15 @@ TEST_F(MemoryMonitorTest, PublishesUsedAndReservedPerCopyAndDevice) {
   Labels copy = {{"component", "tiny"}, {"copy", "tiny-1"}, {"device", "vgpu0"}};
   EXPECT_EQ(metrics_.Value(metric::kCopyMemoryReservedBytes, copy), 140.0 * kMiB);
   EXPECT_EQ(metrics_.Value(metric::kCopyMemoryUsedBytes, copy), 120.0 * kMiB);
-  EXPECT_EQ(metrics_.Value(metric::kCopyMemoryBuffersBytes, {{"component", "tiny"}, {"copy", "tiny-1"}}), 90.0 * kMiB);
-  EXPECT_EQ(metrics_.Value(metric::kDeviceMemoryUsedBytes, {{"device", "vgpu0"}, {"virtual", "true"}}), 120.0 * kMiB);
-  EXPECT_EQ(metrics_.Value(metric::kDeviceMemoryDriverUsedBytes, {{"device", "gpu0"}, {"virtual", "false"}}), 9990.0 * kMiB);
+  EXPECT_EQ(
+      metrics_.Value(metric::kCopyMemoryBuffersBytes, {{"component", "tiny"}, {"copy", "tiny-1"}}),
+      90.0 * kMiB);
+  EXPECT_EQ(
+      metrics_.Value(metric::kDeviceMemoryUsedBytes, {{"device", "vgpu0"}, {"virtual", "true"}}),
+      120.0 * kMiB);
+  EXPECT_EQ(metrics_.Value(metric::kDeviceMemoryDriverUsedBytes,
+                           {{"device", "gpu0"}, {"virtual", "false"}}),
+            9990.0 * kMiB);
 
   nlohmann::json c = monitor_->CopyJson("tiny-1", assignment_);
   EXPECT_EQ(c["reserved_mib"], 140);
@@ -124,7 +136,9 @@ TEST_F(MemoryMonitorTest, PublishesUsedAndReservedPerCopyAndDevice) {
   monitor_->Measure({});  // the copy is gone: its series go too
   EXPECT_EQ(metrics_.Sum(metric::kCopyMemoryReservedBytes), 0);
   EXPECT_EQ(metrics_.Sum(metric::kCopyMemoryBuffersBytes), 0);
-  EXPECT_EQ(metrics_.Value(metric::kDeviceMemoryUsedBytes, {{"device", "vgpu0"}, {"virtual", "true"}}), 0);
+  EXPECT_EQ(
+      metrics_.Value(metric::kDeviceMemoryUsedBytes, {{"device", "vgpu0"}, {"virtual", "true"}}),
+      0);
 }
 
 }  // namespace

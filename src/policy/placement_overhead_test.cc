@@ -113,13 +113,15 @@ TEST(PlacementOverheadTest, MultiDeviceCopiesPayTheOverheadOnEachDevice) {
 }
 
 TEST(PlacementOverheadTest, CpuOnlyCopiesPayTheHostOverhead) {
-  NodeSnapshot s = Node({Dev("vgpu0", 8192, 40, DeviceKind::kVirtual), Dev("cpu", 8192, 40, DeviceKind::kCpu)});
+  NodeSnapshot s =
+      Node({Dev("vgpu0", 8192, 40, DeviceKind::kVirtual), Dev("cpu", 8192, 40, DeviceKind::kCpu)});
   StatusOr<Assignment> a = PlaceCopy(s, Req(0, 1000), PlacementStrategy::kBinpack);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_THAT(a->devices, ElementsAre(DeviceReservation{"cpu", 1040, 0, 40}));
   PlacementRefusal refusal;
   EXPECT_FALSE(PlaceCopy(s, Req(0, 8160), PlacementStrategy::kBinpack, &refusal).ok());
-  EXPECT_THAT(refusal.message, HasSubstr("not enough host memory: the copy needs 8200 MiB (8160 MiB + 40 MiB"));
+  EXPECT_THAT(refusal.message,
+              HasSubstr("not enough host memory: the copy needs 8200 MiB (8160 MiB + 40 MiB"));
 }
 
 TEST(PlacementOverheadTest, SnapshotFromInventoryCarriesTheOverhead) {

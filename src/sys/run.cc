@@ -41,7 +41,8 @@ class TempFile {
 
 }  // namespace
 
-StatusOr<RunResult> RunCaptured(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+StatusOr<RunResult> RunCaptured(const std::vector<std::string>& argv,
+                                const std::vector<std::string>& env,
                                 std::chrono::milliseconds timeout) {
   TempFile out, err;
   if (out.path().empty() || err.path().empty()) return Internal("cannot create a temporary file");

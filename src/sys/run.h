@@ -24,7 +24,8 @@ struct RunResult {
 // environment. A non-zero exit is not an error of this call: see exit_status.
 // Errors: as Process::Spawn; kInternal when no temporary file can be made; kDeadlineExceeded
 // when the child has not ended within `timeout` (it is killed and reaped first).
-StatusOr<RunResult> RunCaptured(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+StatusOr<RunResult> RunCaptured(const std::vector<std::string>& argv,
+                                const std::vector<std::string>& env,
                                 std::chrono::milliseconds timeout);
 
 }  // namespace cohost::sys

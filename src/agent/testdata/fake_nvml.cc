@@ -38,7 +38,8 @@ extern "C" {
 // Test controls.
 void FakeNvml_SetInitResult(int rc) { g_init_result = rc; }
 int FakeNvml_Initialised() { return g_initialised; }
-void FakeNvml_SetProcesses(int device, int count, const unsigned int* pids, const unsigned long long* used) {
+void FakeNvml_SetProcesses(int device, int count, const unsigned int* pids,
+                           const unsigned long long* used) {
   g_processes[device].clear();
   for (int i = 0; i < count; ++i) g_processes[device].push_back({pids[i], used[i], 0, 0});
 }
@@ -52,7 +53,9 @@ int nvmlShutdown() {
   return 0;
 }
 const char* nvmlErrorString(int rc) { return rc == 9 ? "Driver Not Loaded" : "Unknown Error"; }
-int nvmlSystemGetDriverVersion(char* out, unsigned int length) { return Copy(out, length, "999.12.3"); }
+int nvmlSystemGetDriverVersion(char* out, unsigned int length) {
+  return Copy(out, length, "999.12.3");
+}
 int nvmlDeviceGetCount_v2(unsigned int* count) {
   *count = 2;
   return 0;
