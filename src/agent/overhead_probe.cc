@@ -124,8 +124,9 @@ StatusOr<OverheadMeasurement> ProbeProcessOverhead(const Device& device,
   std::optional<int64_t> used = reader.ProcessUsedBytes(runner.process().pid(), device);
   m.method = device.kind == DeviceKind::kCuda ? "nvml_process" : "proc_vmrss";
   if (!used && device.kind == DeviceKind::kCuda && device_before) {
-    // NVML does not list the pid (another PID namespace): nothing else starts while serve probes,
-    // so the device's rise is the probe's.
+    // NVML does not list the pid (another PID namespace). No copy runs while serve probes, so the
+    // device's rise is the probe's (a `cohost memory-need` child started by an API call at the
+    // same moment would be counted too: the figure can then only be too high, never too low).
     if (auto after = reader.DeviceUsedBytes(device)) used = *after - *device_before;
     m.method = "nvml_device_delta";
   }
