@@ -11,7 +11,8 @@
 // started pinned to one device of each type, as a copy would be, answers one completion (so
 // cuBLAS handles and pools exist), and its use on the device is read (ProcessMemoryReader; for a
 // GPU whose NVML does not list the runner's pid, the rise of the device's used memory while it
-// ran). The dry run's buffers for the same model and options on that device are subtracted.
+// ran, when that is larger: ChooseProbeUse). The dry run's buffers for the same model and options
+// on that device are subtracted.
 // A probe before placement is the honest order: the first copies are placed with the overhead
 // already counted, and the figure is not mixed with a real model's own pools.
 //
@@ -49,6 +50,16 @@ struct ProbeOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(2)};  // for one probe, start to stop
   std::function<bool()> stop;  // polled while waiting; true gives up (kCancelled). May be empty.
 };
+
+// What the probe runner cost its device, and how that was read.
+struct ProbeUse {
+  std::optional<int64_t> bytes;  // nullopt: unknown
+  std::string method;            // "nvml_process", "nvml_device_delta" or "proc_vmrss"
+};
+// For a GPU, the larger of NVML's figure for the process and the rise of the device's used memory
+// while the probe ran (either may be unknown); for other devices, the process's figure. Pure.
+ProbeUse ChooseProbeUse(DeviceKind kind, std::optional<int64_t> process,
+                        std::optional<int64_t> device_before, std::optional<int64_t> device_after);
 
 // Probes `device` once. Errors: the dry run's (as MeasureMemoryNeedInChild); kUnavailable when
 // the runner cannot start, exits, does not answer within the timeout, or its use cannot be read;

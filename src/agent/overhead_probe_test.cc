@@ -33,6 +33,23 @@ TEST(OverheadProbeTest, GpusAreTypedByNameAndEverythingElseIsTheHost) {
   EXPECT_EQ(DeviceTypeOf(Dev("cpu", DeviceKind::kCpu, "AMD EPYC")), "host");
 }
 
+// The H200's figures: NVML says 518 MiB for a bare context; the device lost 526.
+TEST(OverheadProbeTest, AGpuProbeCountsWhatTheDeviceLost) {
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  ProbeUse both = ChooseProbeUse(DeviceKind::kCuda, 518 * kMiB, 615 * kMiB, 1141 * kMiB);
+  EXPECT_EQ(both.bytes, 526 * kMiB);
+  EXPECT_EQ(both.method, "nvml_device_delta");
+  ProbeUse process = ChooseProbeUse(DeviceKind::kCuda, 530 * kMiB, 615 * kMiB, 1141 * kMiB);
+  EXPECT_EQ(process.bytes, 530 * kMiB);
+  EXPECT_EQ(process.method, "nvml_process");
+  ProbeUse unlisted = ChooseProbeUse(DeviceKind::kCuda, std::nullopt, 615 * kMiB, 1141 * kMiB);
+  EXPECT_EQ(unlisted.bytes, 526 * kMiB);  // another PID namespace
+  EXPECT_FALSE(ChooseProbeUse(DeviceKind::kCuda, std::nullopt, std::nullopt, 1141 * kMiB).bytes);
+  ProbeUse host = ChooseProbeUse(DeviceKind::kVirtual, 32 * kMiB, std::nullopt, std::nullopt);
+  EXPECT_EQ(host.bytes, 32 * kMiB);
+  EXPECT_EQ(host.method, "proc_vmrss");
+}
+
 TEST(OverheadProbeTest, AConfiguredFigureAppliesToEveryDeviceWithoutAProbe) {
   ProcStatusReader reader;
   OverheadOptions o;
