@@ -41,6 +41,7 @@ if(EXISTS ${_shared})
   # CUDA runtime libraries dynamically. It is copied beside the build's binaries (lib/), and the
   # binaries find it relative to themselves ($ORIGIN/../lib, then $ORIGIN), so a copied or
   # installed tree works wherever it lands; nothing of the cache's path is compiled in.
+  set(COHOST_LLAMA_HAS_CUDA ON)
   set(COHOST_LLAMA_SHARED_LIB ${CMAKE_BINARY_DIR}/lib/libllama-cohost.so)
   configure_file(${_shared} ${COHOST_LLAMA_SHARED_LIB} COPYONLY)
   add_library(cohost_llama_shared SHARED IMPORTED GLOBAL)

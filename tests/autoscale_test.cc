@@ -108,7 +108,7 @@ TEST_F(AutoscaleTest, BurstScalesOutThenInToMinThenToZeroAndAColdRequestIsServed
   EXPECT_THAT(Metrics(), HasSubstr("cohost_copy_load_seconds_count{component=\"alpha\"}"));
 
   // Tokens come from the runner's counters, so a streamed answer counts as a whole one does;
-  // memory in use is what the runner's llama.cpp buffers hold.
+  // memory in use is measured (the runner process's VmRSS, on virtual devices).
   const std::string generated = "cohost_generated_tokens_total{component=\"alpha\"}";
   EXPECT_TRUE(WaitUntil([&] { return MetricValue(generated) >= 4; })) << Metrics();
   const double tokens_before = MetricValue(generated);

@@ -56,7 +56,8 @@ std::vector<std::string> RunnerEnvironment(const RunnerLaunch& l) {
   if (!l.cuda_devices) return {};
   std::string list;
   for (int d : *l.cuda_devices) list += (list.empty() ? "" : ",") + std::to_string(d);
-  std::vector<std::string> env{"CUDA_VISIBLE_DEVICES=" + list};
+  // PCI bus order: the indices NVML uses, which the agent discovered and pinned by.
+  std::vector<std::string> env{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=" + list};
   if (l.mps) {
     env.push_back("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=" + std::to_string(l.mps->active_thread_percentage));
     // "<device>=<N>M" per device, as the runner numbers them (its visible devices, in order).

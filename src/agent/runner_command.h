@@ -65,7 +65,8 @@ struct RunnerLaunch {
 StatusOr<std::vector<std::string>> BuildRunnerArgv(const RunnerLaunch& launch);
 
 // Environment entries ("NAME=value") the runner gets on top of the agent's: CUDA_VISIBLE_DEVICES
-// when `cuda_devices` is set, so each copy sees exactly the devices it was placed on; with `mps`,
+// when `cuda_devices` is set, so each copy sees exactly the devices it was placed on, with
+// CUDA_DEVICE_ORDER=PCI_BUS_ID so that those indices are NVML's (agent/nvml.h); with `mps`,
 // CUDA_MPS_ACTIVE_THREAD_PERCENTAGE ("25") and CUDA_MPS_PINNED_DEVICE_MEM_LIMIT ("0=1536M,1=1536M").
 // The only place these variables are made.
 std::vector<std::string> RunnerEnvironment(const RunnerLaunch& launch);

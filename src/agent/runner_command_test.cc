@@ -95,9 +95,9 @@ TEST(RunnerCommandTest, CopiesSeeOnlyTheirCudaDevices) {
   RunnerLaunch l = Launch();
   EXPECT_TRUE(RunnerEnvironment(l).empty());  // not pinned: inherits the agent's view
   l.cuda_devices = std::vector<int>{2, 3};
-  EXPECT_EQ(RunnerEnvironment(l), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=2,3"}));
+  EXPECT_EQ(RunnerEnvironment(l), (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=2,3"}));
   l.cuda_devices = std::vector<int>{};
-  EXPECT_EQ(RunnerEnvironment(l), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES="}));
+  EXPECT_EQ(RunnerEnvironment(l), (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES="}));
 }
 
 TEST(RunnerCommandTest, MpsLimitsBecomeTheRunnersMpsEnvironment) {

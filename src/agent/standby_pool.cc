@@ -20,18 +20,24 @@ StandbyPool::StandbyPool(StandbyPoolOptions options) : options_(std::move(option
 
 StandbyPool::~StandbyPool() = default;  // sys::Process kills what is still running
 
-std::string StandbyPool::Key(const std::vector<std::string>& env) {
-  std::string k;
-  for (const std::string& e : env) k += e + '\n';
-  return k;
+std::optional<std::string> StandbyPool::DeviceKey(const std::vector<std::string>& env) {
+  static const std::string kVisible = "CUDA_VISIBLE_DEVICES=";
+  for (const std::string& e : env) {
+    if (e.rfind(kVisible, 0) != 0) continue;
+    std::string devices = e.substr(kVisible.size());
+    if (devices.find(',') != std::string::npos) return std::nullopt;
+    return "cuda:" + devices;
+  }
+  return std::string();
 }
 
 Status StandbyPool::Want(const std::vector<std::string>& env) {
-  const std::string key = Key(env);
-  auto it = standbys_.find(key);
+  const std::optional<std::string> key = DeviceKey(env);
+  if (!key) return Status::Ok();
+  auto it = standbys_.find(*key);
   if (it != standbys_.end()) {
-    if (!it->second.process.TryWait()) return Status::Ok();
-    standbys_.erase(it);  // died: replace it
+    if (it->second.env == env && !it->second.process.TryWait()) return Status::Ok();
+    standbys_.erase(it);  // died, or another environment on these devices: replace it (killed)
   }
   const std::string name = "standby-" + std::to_string(::getpid()) + "-" + std::to_string(serial_++);
   const std::string socket = options_.dir + "/" + name + ".sock";
@@ -42,15 +48,17 @@ Status StandbyPool::Want(const std::vector<std::string>& env) {
   if (options_.verbose) argv.push_back("--verbose");
   ASSIGN_OR_RETURN(sys::Process p, sys::Process::Spawn({argv, options_.dir + "/" + name + ".log", env}));
   log::Debug("standby started", {{"pid", p.pid()}, {"socket", socket}});
-  standbys_.emplace(key, Standby{std::move(p), socket});
+  standbys_.emplace(*key, Standby{std::move(p), socket, env});
   return Status::Ok();
 }
 
 std::optional<sys::Process> StandbyPool::Take(const std::vector<std::string>& env,
                                               const std::vector<std::string>& runner_args,
                                               const std::string& log_path) {
-  auto it = standbys_.find(Key(env));
-  if (it == standbys_.end()) return std::nullopt;
+  const std::optional<std::string> key = DeviceKey(env);
+  if (!key) return std::nullopt;
+  auto it = standbys_.find(*key);
+  if (it == standbys_.end() || it->second.env != env) return std::nullopt;
   Standby s = std::move(it->second);
   standbys_.erase(it);
   std::optional<sys::Process> taken;

@@ -3,10 +3,13 @@
 // with its runtime and devices already up. Starting a copy then costs only its model: Take()
 // hands a waiting standby the copy's command line, and the process becomes that runner.
 //
-// Want() keeps one standby per environment that has been asked for; Take() replaces the one it
-// hands out, so the next copy on those devices finds one too. A standby that died is dropped
-// (and replaced at the next Want). Standbys hold what one runner process holds before its model:
-// on a GPU, a context (see the per-process device overhead in docs/serve.md).
+// At most one standby per device set a runner may see (CUDA_VISIBLE_DEVICES; one for runners that
+// see no GPU): Want() for an environment replaces a standby of the same devices in another
+// environment (a different compute share), so a device never holds more than one standby's
+// memory. Runners that see several GPUs get none. Take() replaces the one it hands out, so the
+// next copy on those devices finds one too. A standby that died is dropped (and replaced at the
+// next Want). A standby holds what one runner process holds before its model: on a GPU, a
+// context (serve sets one per-process overhead aside on each device for it).
 //
 // Thread safety: none; the node agent's owner thread makes every call. Destroying the pool kills
 // the standbys it still holds.
@@ -37,7 +40,8 @@ class StandbyPool {
   StandbyPool& operator=(const StandbyPool&) = delete;
 
   // Starts a standby for `env` ("NAME=value" entries on top of the agent's environment) unless
-  // one is alive. Errors: what spawning the process returns.
+  // one is alive (one of another environment on the same devices is stopped first). No-op for an
+  // environment that sees several GPUs. Errors: what spawning the process returns.
   Status Want(const std::vector<std::string>& env);
 
   // If a live standby for `env` takes the start (`runner_args`: the runner's argv without the
@@ -56,8 +60,10 @@ class StandbyPool {
   struct Standby {
     sys::Process process;
     std::string socket;
+    std::vector<std::string> env;
   };
-  static std::string Key(const std::vector<std::string>& env);
+  // The devices `env` lets a runner see ("" for none set); nullopt when it sees several GPUs.
+  static std::optional<std::string> DeviceKey(const std::vector<std::string>& env);
 
   const StandbyPoolOptions options_;
   std::map<std::string, Standby> standbys_;

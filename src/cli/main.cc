@@ -5,6 +5,7 @@
 #include "cli/control_commands.h"
 #include "cli/devices_command.h"
 #include "cli/make_model_command.h"
+#include "cli/memory_need_command.h"
 #include "cli/profile_command.h"
 #include "cli/runner_command.h"
 #include "cli/serve_command.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   cohost::cli::AddControlCommands(app);
   cohost::cli::AddArtifactCommands(app);
   cohost::cli::AddProfileCommand(app);
+  cohost::cli::AddMemoryNeedCommand(app);
   cohost::cli::AddSimulateCommand(app);
   try {
     app.parse(argc, argv);

@@ -5,22 +5,23 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
 
-#include "agent/standby_pool.h"
 #include "agent/mps.h"
+#include "agent/overhead_probe.h"
+#include "agent/process_memory.h"
+#include "agent/standby_pool.h"
+#include "cli/serve_setup.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
 #include "control/node_controller.h"
-#include "core/inventory.h"
 #include "core/log.h"
 #include "core/metric_names.h"
 #include "core/metrics.h"
-#include "engine/device_discovery.h"
-#include "engine/llama_runtime.h"
-#include "engine/memory_estimate.h"
 #include "engine/synthetic_model.h"
 #include "router/router.h"
 #include "store/sqlite_store.h"
@@ -40,6 +41,7 @@ struct ServeFlags {
   bool no_demo = false;
   std::string standby_runners = "auto";
   std::string mps = "auto";
+  int64_t process_overhead_mib = -1;  // -1: measure it
 };
 
 int64_t NowMs() {
@@ -47,41 +49,8 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-StatusOr<DeviceInventory> LoadInventory(const ServeFlags& f) {
-  DeviceInventory discovered = engine::DiscoveredInventory();
-  if (f.inventory.empty()) {
-    bool has_accelerator = false;
-    for (const Device& d : discovered.devices) has_accelerator = has_accelerator || d.is_accelerator();
-    if (has_accelerator) return discovered;
-    // No GPU here: two virtual accelerators (computing on the CPU) so the demo can share devices.
-    for (int i = 0; i < 2; ++i) {
-      discovered.devices.push_back({"vgpu" + std::to_string(i), "virtual accelerator " + std::to_string(i),
-                                    DeviceKind::kVirtual, 8192, "vlink0"});
-    }
-    return discovered;
-  }
-  std::ifstream in(f.inventory);
-  if (!in) return NotFound("cannot read inventory file " + f.inventory);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  ASSIGN_OR_RETURN(DeviceInventory inv, ParseInventoryJson(ss.str()));
-  if (inv.cpu_cores <= 0) inv.cpu_cores = discovered.cpu_cores;
-  return inv;
-}
-
-StatusOr<int64_t> MeasureMemoryMib(const InferenceComponent& c) {
-  std::string path = c.model_uri.rfind("file://", 0) == 0 ? c.model_uri.substr(7) : c.model_uri;
-  engine::SchedulerOptions o;
-  o.context = c.startup.context_length;
-  o.parallel = c.startup.parallel;
-  o.batch = std::max(o.batch, o.parallel);
-  o.threads = 1;
-  ASSIGN_OR_RETURN(engine::MemoryEstimate m, engine::EstimateMemory({path, -1, true}, o));
-  return m.total.total_mib();
-}
-
 // Generates the demo models once and declares one endpoint with three components.
-Status SeedDemo(store::StateStore& store, const std::string& data_dir) {
+Status SeedDemo(store::StateStore& store, const std::string& data_dir, const std::string& self) {
   ASSIGN_OR_RETURN(store::ObjectList endpoints, store.List(store::ObjectKind::kEndpoint));
   if (!endpoints.objects.empty()) return Status::Ok();
   std::filesystem::create_directories(data_dir + "/models");
@@ -104,7 +73,7 @@ Status SeedDemo(store::StateStore& store, const std::string& data_dir) {
                  {"startup", {{"context_length", 1024}, {"parallel", d.parallel}}},
                  {"copies", {{"initial", d.copies}, {"min", 0}, {"max", 4}}}};
     ASSIGN_OR_RETURN(InferenceComponent c, ParseInferenceComponent(spec));
-    ASSIGN_OR_RETURN(c.compute.memory_mib, MeasureMemoryMib(c));
+    ASSIGN_OR_RETURN(c.compute.memory_mib, MeasureMemoryMib(self, c));
     RETURN_IF_ERROR(store.Create(store::ObjectKind::kInferenceComponent, c.name, ToJson(c)).status());
   }
   return Status::Ok();
@@ -133,20 +102,91 @@ std::string SelfPath() {
   return ec ? "cohost" : p.string();
 }
 
+// The per-process overhead of every device: configured, cached, or probed now.
+std::map<std::string, agent::DeviceOverhead> ResolveOverheads(const ServeFlags& f, const ServeDevices& devices,
+                                                              const agent::ProcessMemoryReader& reader,
+                                                              const std::string& self, std::function<bool()> stop) {
+  agent::OverheadOptions o;
+  if (f.process_overhead_mib >= 0) o.configured_mib = f.process_overhead_mib;
+  o.cache_path = f.data_dir + "/process_overhead.json";
+  o.driver_version = devices.driver_version;
+  o.cohost_build = BuildStamp(self);
+  o.probe.cohost_binary = self;
+  o.probe.runtime_dir = f.data_dir + "/run";
+  o.probe.stop = std::move(stop);
+  for (const Device& d : devices.inventory.devices) o.probe.node_has_cuda = o.probe.node_has_cuda || d.kind == DeviceKind::kCuda;
+  if (!o.configured_mib) {
+    auto model = EnsureProbeModel(f.data_dir);
+    if (!model.ok()) {
+      log::Warn("cannot write the overhead probe's model; counting no per-process overhead",
+                {{"error", model.status().ToString()}});
+      o.configured_mib = 0;
+    } else {
+      o.probe.model_path = *model;
+    }
+  }
+  return agent::ResolveProcessOverheads(devices.inventory, reader, o);
+}
+
+// The inventory with each device's overhead (capped at its memory: such a device holds no copy).
+// A standby holds what one runner process holds before its model (a GPU context): one per-process
+// overhead on each device that keeps one, which copies then cannot reserve.
+void SetAsideForStandbys(DeviceInventory& inv) {
+  for (Device& d : inv.devices) {
+    if (!d.is_accelerator() || d.process_overhead_mib <= 0) continue;
+    d.memory_mib = std::max<int64_t>(0, d.memory_mib - d.process_overhead_mib);
+    log::Info("device memory set aside for a standby runner", {{"id", d.id}, {"mib", d.process_overhead_mib}});
+  }
+}
+
+// One standby per GPU, and one for the virtual devices, in the environment the controller gives a
+// copy placed there (agent::PinToDevices), so that even the first copy finds one.
+void StartStandbys(agent::StandbyPool& pool, const DeviceInventory& inv) {
+  bool has_virtual = false;
+  for (const Device& d : inv.devices) {
+    has_virtual = has_virtual || d.kind == DeviceKind::kVirtual;
+    if (d.kind != DeviceKind::kCuda) continue;
+    agent::RunnerLaunch launch;
+    agent::PinToDevices(policy::Assignment{{{d.id, 0, 0}}}, inv, false, launch);
+    (void)pool.Want(agent::RunnerEnvironment(launch));
+  }
+  for (const Device& d : inv.devices) {
+    if (d.kind != DeviceKind::kVirtual) continue;
+    agent::RunnerLaunch launch;
+    agent::PinToDevices(policy::Assignment{{{d.id, 0, 0}}}, inv, false, launch);
+    (void)pool.Want(agent::RunnerEnvironment(launch));
+    break;  // every virtual device's runners share one environment
+  }
+}
+
+DeviceInventory WithOverheads(DeviceInventory inv, const std::map<std::string, agent::DeviceOverhead>& overheads) {
+  for (Device& d : inv.devices) {
+    auto it = overheads.find(d.id);
+    if (it != overheads.end()) d.process_overhead_mib = std::min(it->second.mib, d.memory_mib);
+  }
+  return inv;
+}
+
 int Run(const ServeFlags& f) {
   log::SetComponent("serve");
-  engine::InitLlamaRuntime(false);
+  // No llama.cpp runtime here: with a CUDA build, initialising it would create a CUDA context
+  // (~500 MiB of device memory) that serve would hold outside every reservation. Engine work runs
+  // in short-lived children (agent/engine_child.h).
+  const std::string self = SelfPath();
   std::filesystem::create_directories(f.data_dir);
   auto store = store::SqliteStore::Open(f.data_dir + "/state.db");
   if (!store.ok()) {
     log::Error("cannot open the state store", {{"error", store.status().ToString()}});
     return 1;
   }
-  auto inventory = LoadInventory(f);
-  if (!inventory.ok()) {
-    log::Error("bad inventory", {{"error", inventory.status().ToString()}});
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  auto devices = LoadServeDevices(f.inventory, self,
+                                  visible ? std::optional<std::string>(visible) : std::nullopt);
+  if (!devices.ok()) {
+    log::Error("bad inventory", {{"error", devices.status().ToString()}});
     return 1;
   }
+  const DeviceInventory* inventory = &devices->inventory;
   for (const Device& d : inventory->devices) {
     log::Info("device", {{"id", d.id}, {"kind", DeviceKindName(d.kind)}, {"virtual", d.is_virtual() ? "yes" : "no"},
                          {"memory_mib", d.memory_mib}});
@@ -161,7 +201,7 @@ int Run(const ServeFlags& f) {
   log::Info("compute shares", {{"enforced", mps->enforced ? "yes" : "no"}, {"reason", mps->reason},
                                {"mps", f.mps}, {"detail", mps->detail}});
   if (!f.no_demo) {
-    Status st = SeedDemo(**store, f.data_dir);
+    Status st = SeedDemo(**store, f.data_dir, self);
     if (!st.ok()) log::Warn("demo not created", {{"error", st.ToString()}});
   }
 
@@ -189,7 +229,7 @@ int Run(const ServeFlags& f) {
   std::atomic<control::NodeController*> controller{nullptr};
   control::ControlHooks hooks;
   hooks.now_ms = NowMs;
-  hooks.measure_memory_mib = MeasureMemoryMib;
+  hooks.measure_memory_mib = [&self](const InferenceComponent& c) { return MeasureMemoryMib(self, c); };
   hooks.component_status = [&](const std::string& name) {
     auto* c = controller.load();
     return c ? c->ComponentStatus(name) : json::object();
@@ -202,7 +242,7 @@ int Run(const ServeFlags& f) {
   hooks.on_copies_set = [&](const std::string& name, int copies) { autoscaler.UserSetCopies(name, copies); };
   control::ControlApi api(**store, hooks);
   control::NodeControllerOptions nco;
-  nco.cohost_binary = SelfPath();
+  nco.cohost_binary = self;
   nco.runtime_dir = f.data_dir + "/run";
   nco.threads_per_copy = f.threads_per_copy;
   nco.autoscaler = &autoscaler;
@@ -218,37 +258,14 @@ int Run(const ServeFlags& f) {
     return out;
   };
   nco.on_copies_changed = [&] { router.CloseIdleConnections(); };
-  // Standby runners: started ahead of need, with the runtime and devices up (runner/standby.h).
+  nco.mps = *mps;
+  // What copies' processes really hold: NVML on CUDA devices, /proc on the rest.
+  agent::NodeMemoryReader reader(std::make_unique<agent::ProcStatusReader>(),
+                                 devices->nvml ? std::make_unique<agent::NvmlMemoryReader>(devices->nvml) : nullptr);
+  nco.memory_reader = &reader;
   bool has_gpu = false;
   for (const Device& d : inventory->devices) has_gpu = has_gpu || d.kind == DeviceKind::kCuda;
-  std::unique_ptr<agent::StandbyPool> standby;
-  if (f.standby_runners == "on" || (f.standby_runners == "auto" && has_gpu)) {
-    standby = std::make_unique<agent::StandbyPool>(
-        agent::StandbyPoolOptions{SelfPath(), f.data_dir + "/run/standby", false});
-    nco.supervisor.standby = standby.get();
-  }
-  nco.mps = *mps;
-  control::NodeController node(**store, api, *inventory, directory, nco);
-  if (standby) {
-    // One standby per GPU now (and one for virtual devices), so even the first copy finds one.
-    // Runners on other environments (a compute share, several devices) get theirs on first use.
-    bool has_virtual = false;
-    for (const Device& d : inventory->devices) {
-      has_virtual = has_virtual || d.kind == DeviceKind::kVirtual;
-      if (d.kind != DeviceKind::kCuda) continue;
-      agent::RunnerLaunch pinned;
-      pinned.cuda_devices = std::vector<int>{d.cuda_index};
-      (void)standby->Want(agent::RunnerEnvironment(pinned));
-    }
-    if (has_virtual) {
-      // As the controller pins a copy on a virtual device: hidden from every GPU when the node
-      // has some, left alone when it has none.
-      agent::RunnerLaunch none;
-      if (has_gpu) none.cuda_devices = std::vector<int>{};
-      (void)standby->Want(agent::RunnerEnvironment(none));
-    }
-  }
-  controller = &node;
+  const bool use_standby = f.standby_runners == "on" || (f.standby_runners == "auto" && has_gpu);
 
   net::ServerOptions so;
   so.host = f.host;
@@ -267,6 +284,25 @@ int Run(const ServeFlags& f) {
     return 1;
   }
   std::thread reconciler([&] {
+    // Before any copy is placed: each device type's per-process overhead (a probe runner, or the
+    // cached figure), which every copy then reserves on top of its own need.
+    auto stop = [&] {
+      std::lock_guard<std::mutex> g(mu);
+      return stopping;
+    };
+    nco.overheads = ResolveOverheads(f, *devices, reader, self, stop);
+    DeviceInventory placed = WithOverheads(*inventory, nco.overheads);
+    // Standby runners (runner/standby.h), owned by this thread like the supervisors that use
+    // them; started after the probes so that no probe counts a standby's context as its own.
+    std::unique_ptr<agent::StandbyPool> standby;
+    if (use_standby) {
+      standby = std::make_unique<agent::StandbyPool>(agent::StandbyPoolOptions{self, f.data_dir + "/run/standby", false});
+      nco.supervisor.standby = standby.get();
+      SetAsideForStandbys(placed);
+    }
+    control::NodeController node(**store, api, placed, directory, nco);
+    if (standby) StartStandbys(*standby, placed);
+    controller = &node;
     std::unique_lock<std::mutex> l(mu);
     while (!stopping) {
       l.unlock();
@@ -276,6 +312,8 @@ int Run(const ServeFlags& f) {
       wake.wait_for(l, std::chrono::milliseconds(250), [&] { return stopping || kicked; });
       kicked = false;
     }
+    l.unlock();
+    controller = nullptr;  // the HTTP server has stopped: no hook is running
   });
   net::asio::signal_set signals((*server)->io_context(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -290,7 +328,6 @@ int Run(const ServeFlags& f) {
   }
   wake.notify_all();
   reconciler.join();
-  controller = nullptr;
   log::Info("stopped");
   return 0;
 }
@@ -317,6 +354,11 @@ void AddServeCommand(CLI::App& app) {
                   "control daemon), on (start one if absent, fail if impossible), off")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
+  cmd->add_option("--process-overhead-mib", f->process_overhead_mib,
+                  "device memory every runner process takes besides its model's buffers, added to each copy's "
+                  "reservation (-1: measure it per device type with a probe runner at start-up, cached in the data dir)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{-1}, int64_t{1} << 30));
   cmd->callback([f] { throw CLI::RuntimeError(Run(*f)); });
 }
 

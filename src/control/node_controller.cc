@@ -40,7 +40,12 @@ NodeController::NodeController(store::StateStore& store, ControlApi& api, Device
                                std::shared_ptr<router::StaticCopyDirectory> directory,
                                NodeControllerOptions options)
     : store_(store), api_(api), inventory_(std::move(inventory)), directory_(std::move(directory)),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      memory_(inventory_, {options_.memory_reader, options_.metrics,
+                           [this](const std::string& id, const std::string& reason, const std::string& message) {
+                             Record(id, reason, message);
+                           },
+                           options_.overheads}) {
   std::filesystem::create_directories(options_.runtime_dir);
 }
 
@@ -200,6 +205,7 @@ void NodeController::Tick(agent::SupervisorTime now) {
   }
   std::erase_if(copies_, [](const auto& kv) { return kv.second.supervisor->state() == agent::CopyState::kStopped; });
   if (options_.metrics != nullptr && now >= next_scrape_) ScrapeCopyStats(now);
+  if (now >= next_memory_) MeasureMemory(now);
   Publish(*specs, desired);
 }
 
@@ -232,24 +238,18 @@ void NodeController::ScrapeCopyStats(agent::SupervisorTime now) {
     };
     grow("prompt_tokens", c.seen_prompt_tokens, metric::kPromptTokensTotal);
     grow("tokens_generated", c.seen_generated_tokens, metric::kGeneratedTokensTotal);
-    c.memory_bytes = j.value("memory_bytes", int64_t{0});
+    memory_.SetBuffers(id, c.component, j.value("memory_bytes", int64_t{0}));
   }
-  // Memory in use per device: each ready copy's bytes, split over its devices by reservation.
-  std::map<std::string, double> used;
+}
+
+void NodeController::MeasureMemory(agent::SupervisorTime now) {
+  next_memory_ = now + std::chrono::seconds(1);
+  std::vector<MemoryMonitor::CopyView> views;
   for (const auto& [id, c] : copies_) {
-    if (c.supervisor->state() != agent::CopyState::kReady) continue;
-    int64_t reserved = 0;
-    for (const auto& r : c.assignment.devices) reserved += r.memory_mib;
-    for (const auto& r : c.assignment.devices) {
-      double share = reserved > 0 ? static_cast<double>(r.memory_mib) / static_cast<double>(reserved)
-                                  : 1.0 / static_cast<double>(c.assignment.devices.size());
-      used[r.device_id] += share * static_cast<double>(c.memory_bytes);
-    }
+    if (agent::IsFinal(c.supervisor->state())) continue;  // holds nothing, reserves nothing
+    views.push_back({id, c.component, c.supervisor->pid(), &c.assignment});
   }
-  for (const Device& d : inventory_.devices) {
-    m.Get(metric::kDeviceMemoryUsedBytes, {{"device", d.id}, {"virtual", d.is_virtual() ? "true" : "false"}})
-        .Set(used[d.id]);
-  }
+  memory_.Measure(views);
 }
 
 void NodeController::TrackIdle(agent::SupervisorTime now) {
@@ -383,6 +383,7 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
     if (auto pid = c.supervisor->pid()) copy["pid"] = *pid;
     if (auto load = in_flight_.find(id); load != in_flight_.end()) copy["in_flight"] = load->second;
     if (!c.supervisor->last_error().empty()) copy["last_error"] = c.supervisor->last_error();
+    if (!agent::IsFinal(st)) copy["memory"] = memory_.CopyJson(id, c.assignment);
     if (const auto& p = c.supervisor->load_progress()) {
       copy["load_progress"] = {{"bytes", p->bytes}, {"total", p->total}, {"mib_per_s", p->mib_per_s},
                                {"eta_s", p->eta_s}, {"text", agent::DescribeLoadProgress(*p)}};
@@ -430,13 +431,15 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
   }
   json devices = json::array();
   for (const Device& d : inventory_.devices) {
-    devices.push_back({{"id", d.id}, {"name", d.name}, {"kind", DeviceKindName(d.kind)}, {"virtual", d.is_virtual()},
-                       {"memory_mib", d.memory_mib}, {"reserved_memory_mib", reserved[d.id].first},
-                       {"reserved_accelerators", static_cast<double>(reserved[d.id].second) / 1000.0},
-                       {"link_group", d.link_group}});
+    json entry = {{"id", d.id}, {"name", d.name}, {"kind", DeviceKindName(d.kind)}, {"virtual", d.is_virtual()},
+                  {"memory_mib", d.memory_mib}, {"reserved_memory_mib", reserved[d.id].first},
+                  {"reserved_accelerators", static_cast<double>(reserved[d.id].second) / 1000.0},
+                  {"link_group", d.link_group}};
+    entry.update(memory_.DeviceJson(d));
     const agent::ShareEnforcement shares = agent::DeviceShareEnforcement(d, options_.mps);
-    devices.back()["shares_enforced"] = shares.enforced;
-    devices.back()["shares_enforcement"] = shares.reason;
+    entry["shares_enforced"] = shares.enforced;
+    entry["shares_enforcement"] = shares.reason;
+    devices.push_back(std::move(entry));
   }
   std::lock_guard<std::mutex> l(mu_);
   status_ = std::move(status);
@@ -454,6 +457,7 @@ void NodeController::PublishMetrics(const std::map<std::string, std::pair<int64_
     m.Get(metric::kDeviceMemoryReservedBytes, l).Set(r == reserved.end() ? 0 : static_cast<double>(r->second.first) * 1048576.0);
     m.Get(metric::kDeviceAcceleratorsReserved, l).Set(r == reserved.end() ? 0 : static_cast<double>(r->second.second) / 1000.0);
     m.Get(metric::kDeviceReservations, l).Set(n == reservations.end() ? 0 : n->second);
+    m.Get(metric::kDeviceProcessOverheadBytes, l).Set(static_cast<double>(d.process_overhead_mib) * 1048576.0);
   }
 }
 

@@ -5,8 +5,9 @@
 // drain (scale-in drains the least-loaded copies), evict idle copies of lower priority (or, for
 // a cold component, reclaim long-idle copies of equal priority) when a component cannot be
 // placed (policy::PlanEviction), poll every supervisor, and publish the ready copies to the
-// router's directory and the gauges to the metrics registry. Copy and scaling events go to the
-// store's event log.
+// router's directory and the gauges to the metrics registry. About once a second it also reads
+// what each copy's runner really holds against what it reserved (control/memory_monitor.h).
+// Copy, scaling and memory events go to the store's event log.
 // Threads: Tick() and Describe() from one owner thread at a time (serve's reconcile thread);
 // ComponentStatus() and Devices() from any thread (they read a snapshot under a mutex).
 #pragma once
@@ -23,8 +24,11 @@
 
 #include "agent/copy_supervisor.h"
 #include "agent/mps.h"
+#include "agent/overhead_probe.h"
+#include "agent/process_memory.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
+#include "control/memory_monitor.h"
 #include "core/device.h"
 #include "core/metrics.h"
 #include "policy/reconcile.h"
@@ -54,10 +58,18 @@ struct NodeControllerOptions {
   // Whether an NVIDIA MPS daemon enforces compute shares on the CUDA devices (serve --mps): copies
   // on them get MPS limits, and /v1/devices says so per device.
   agent::MpsDecision mps;
+  // Reads what each copy's runner process holds on its devices; null: use is not measured. Must
+  // outlive the controller.
+  const agent::ProcessMemoryReader* memory_reader = nullptr;
+  // Where each device's per-process overhead (Device::process_overhead_mib of the inventory) came
+  // from, for GET /v1/devices.
+  std::map<std::string, agent::DeviceOverhead> overheads;
 };
 
 class NodeController {
  public:
+  // `inventory` carries each device's per-process overhead, which every copy placed there reserves
+  // on top of its memory_mib.
   NodeController(store::StateStore& store, ControlApi& api, DeviceInventory inventory,
                  std::shared_ptr<router::StaticCopyDirectory> directory, NodeControllerOptions options);
   ~NodeController();  // stops every copy
@@ -66,8 +78,9 @@ class NodeController {
 
   // The "status" object of a component for the control API.
   nlohmann::json ComponentStatus(const std::string& component) const;
-  // GET /v1/devices: devices, virtual or not, with their reservations and whether compute shares
-  // on each are enforced ("shares_enforced", "shares_enforcement": the reason).
+  // GET /v1/devices: devices, virtual or not, with their reservations, per-process overhead, the
+  // memory their copies use, and whether compute shares on each are enforced ("shares_enforced",
+  // "shares_enforcement": the reason).
   nlohmann::json Devices() const;
 
  private:
@@ -79,11 +92,9 @@ class NodeController {
     agent::SupervisorTime placed_at{};
     bool was_ready = false;  // its load time was recorded
     std::string model_path;  // the file it loads (for load bytes)
-    // From the runner's /stats: its token counters as last seen (the metrics get the increase)
-    // and the bytes its model and context hold.
+    // From the runner's /stats: its token counters as last seen (the metrics get the increase).
     int64_t seen_prompt_tokens = 0;
     int64_t seen_generated_tokens = 0;
-    int64_t memory_bytes = 0;
     // Since when the ready copy has served nothing (policy::EvictionCandidate::idle_since);
     // empty while it loads or serves. `seen_requests`: the router's request count at the last tick.
     std::optional<agent::SupervisorTime> idle_since = std::nullopt;
@@ -95,9 +106,10 @@ class NodeController {
   };
 
   void StartCopy(const InferenceComponent& spec, const policy::StartCopy& start, agent::SupervisorTime now);
-  // The runner's memory limit (the copy's reservation) and, on a node with CUDA devices, the devices
-  // it may see: exactly those it was placed on (none, and no offload, for virtual devices or the
-  // host), with MPS limits when MPS enforces shares (agent/device_pinning.h).
+  // The runner's memory limit (the copy's reservation less the per-process overheads: what its
+  // llama.cpp buffers may take) and, on a node with CUDA devices, the devices it may see: exactly
+  // those it was placed on (none, and no offload, for virtual devices or the host), with MPS
+  // limits when MPS enforces shares (agent/device_pinning.h).
   void PinToDevices(const policy::Assignment& assignment, agent::RunnerLaunch& launch) const;
   void Publish(const std::vector<InferenceComponent>& specs, const std::map<std::string, int>& desired);
   // Updates every copy's idle_since from the router's counters (in_flight_ must be current).
@@ -109,6 +121,8 @@ class NodeController {
              policy::NodeSnapshot node, agent::SupervisorTime now);
   // About once a second: each ready copy's runner /stats into the per-copy gauges.
   void ScrapeCopyStats(agent::SupervisorTime now);
+  // About once a second: what each copy's process holds against its reservation.
+  void MeasureMemory(agent::SupervisorTime now);
   void PublishMetrics(const std::map<std::string, std::pair<int64_t, int64_t>>& reserved,
                       const std::map<std::string, int>& reservations);
   void Record(const std::string& subject, const std::string& reason, const std::string& message);
@@ -130,6 +144,8 @@ class NodeController {
   std::map<std::string, int64_t> in_flight_;  // copy id -> requests in flight, at this tick
   std::vector<std::string> last_ready_;       // ready copy ids at the last Publish
   agent::SupervisorTime next_scrape_{};       // when ScrapeCopyStats runs next
+  agent::SupervisorTime next_memory_{};       // when MeasureMemory runs next
+  MemoryMonitor memory_;
   int next_copy_ = 1;
 
   // Snapshot for other threads, guarded by mu_.

@@ -83,6 +83,11 @@ Status DeviceInventory::Validate() const {
                                                      std::to_string(kMaxMemoryMib) + " (got " +
                                                      std::to_string(d.memory_mib) + ")");
     }
+    if (d.process_overhead_mib < 0 || d.process_overhead_mib > d.memory_mib) {
+      return InvalidArgument(at + ".process_overhead_mib",
+                             "must be between 0 and the device's memory_mib (got " +
+                                 std::to_string(d.process_overhead_mib) + ")");
+    }
   }
   if (!std::isfinite(cpu_cores) || cpu_cores < 0 || cpu_cores > kMaxCpuCores) {
     return InvalidArgument("cpu_cores", "must be a number of cores between 0 and " +

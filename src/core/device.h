@@ -47,6 +47,12 @@ struct Device {
   // The index the CUDA runtime gives a kCuda device (what CUDA_VISIBLE_DEVICES lists); -1 for
   // virtual devices and the host.
   int cuda_index = -1;
+  // MiB every runner process takes on this device besides the llama.cpp buffers (weights, KV
+  // cache, compute) that a copy's `memory_mib` counts: on a CUDA GPU its context, cuBLAS
+  // workspace and ggml pools; on a virtual device or the host, the process's own resident memory.
+  // Measured once per device type at start-up (agent/overhead_probe.h) and added to the
+  // reservation of every copy placed on the device. 0: none counted.
+  int64_t process_overhead_mib = 0;
 
   bool is_virtual() const { return kind == DeviceKind::kVirtual; }
   // True for devices that hold accelerator copies (cuda or virtual), false for the host.

@@ -9,6 +9,11 @@ Device Dev(std::string id, DeviceKind kind, int64_t memory_mib, std::string grou
   return Device{id, id, kind, memory_mib, std::move(group)};
 }
 
+Device WithOverhead(Device d, int64_t overhead_mib) {
+  d.process_overhead_mib = overhead_mib;
+  return d;
+}
+
 TEST(DeviceInventoryTest, KindsParseAndName) {
   for (DeviceKind kind : {DeviceKind::kCuda, DeviceKind::kCpu, DeviceKind::kVirtual}) {
     EXPECT_EQ(*ParseDeviceKind(DeviceKindName(kind)), kind);
@@ -57,6 +62,8 @@ TEST(DeviceInventoryTest, ValidateNamesTheField) {
        1,
        "devices[1].memory_mib"},
       {{Dev("gpu0", DeviceKind::kCuda, -5)}, 1, "devices[0].memory_mib"},
+      {{WithOverhead(Dev("gpu0", DeviceKind::kCuda, 100), -1)}, 1, "devices[0].process_overhead_mib"},
+      {{WithOverhead(Dev("gpu0", DeviceKind::kCuda, 100), 101)}, 1, "devices[0].process_overhead_mib"},
       {{}, -1, "cpu_cores"},
   };
   for (const Case& c : cases) {

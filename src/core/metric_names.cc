@@ -32,7 +32,13 @@ void DeclareAll(MetricsRegistry& r) {
   r.Declare(kDeviceMemoryReservedBytes, kG, "Device memory reserved by copies.");
   r.Declare(kCopyLoadProgressBytes, kG, "Tensor bytes a loading copy has loaded so far (streamed loads).");
   r.Declare(kCopyLoadTotalBytes, kG, "Tensor bytes a loading copy loads in all (streamed loads).");
-  r.Declare(kDeviceMemoryUsedBytes, kG, "Device memory held by ready copies' runners (llama.cpp buffers).");
+  r.Declare(kDeviceMemoryUsedBytes, kG, "Device memory the copies' runner processes hold (measured).");
+  r.Declare(kDeviceMemoryDriverUsedBytes, kG, "Device memory in use by every process, as the driver reports it (CUDA).");
+  r.Declare(kDeviceProcessOverheadBytes, kG, "Per-process device memory every copy reserves besides its model's buffers.");
+  r.Declare(kCopyMemoryReservedBytes, kG, "Memory a copy reserves on a device (its need plus the per-process overhead).");
+  r.Declare(kCopyMemoryUsedBytes, kG, "Memory a copy's runner process holds on a device (measured).");
+  r.Declare(kCopyMemoryBuffersBytes, kG, "llama.cpp buffers of a copy's runner (weights, KV cache, compute; runner /stats).");
+  r.Declare(kCopyMemoryOverReservationTotal, kC, "Times a copy's measured memory rose above its reservation.");
   r.Declare(kDeviceAcceleratorsReserved, kG, "Accelerator share reserved by copies (0..1).");
   r.Declare(kDeviceReservations, kG, "Copies holding a reservation on the device.");
   r.Declare(kCopyLoadSeconds, kH, "Seconds from placing a copy to it being ready.", lat);

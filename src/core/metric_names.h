@@ -36,12 +36,28 @@ inline constexpr char kCopySlots[] = "cohost_copy_slots";
 inline constexpr char kCopyQueued[] = "cohost_copy_queued_requests";
 inline constexpr char kCopyKvCellsUsed[] = "cohost_copy_kv_cells_used";
 
+// Per copy and device (labels component, copy, device): what the copy reserves there (its
+// memory_mib plus the device's per-process overhead) and what its runner process really holds
+// there (NVML on CUDA; the process's VmRSS on virtual devices and the host), measured about once
+// a second while it has a process.
+inline constexpr char kCopyMemoryReservedBytes[] = "cohost_copy_memory_reserved_bytes";
+inline constexpr char kCopyMemoryUsedBytes[] = "cohost_copy_memory_used_bytes";
+// Per copy (labels component, copy): llama.cpp's own buffers in the runner (weights, KV cache,
+// compute; runner /stats), what the dry run predicted.
+inline constexpr char kCopyMemoryBuffersBytes[] = "cohost_copy_memory_buffers_bytes";
+// Per component: times a copy's measured use rose above its reservation (once per excursion).
+inline constexpr char kCopyMemoryOverReservationTotal[] = "cohost_copy_memory_over_reservation_total";
+
 // Per device (labels device, virtual).
 inline constexpr char kDeviceMemoryBytes[] = "cohost_device_memory_bytes";
 inline constexpr char kDeviceMemoryReservedBytes[] = "cohost_device_memory_reserved_bytes";
-// What the ready copies' runners hold (model, KV cache, compute buffers, from llama.cpp's own
-// buffers via /stats); a copy on several devices counts on each in proportion to its reservation.
+// What the copies' runner processes hold on the device, measured (the sum of
+// cohost_copy_memory_used_bytes over the device's copies).
 inline constexpr char kDeviceMemoryUsedBytes[] = "cohost_device_memory_used_bytes";
+// What the driver reports in use on the device by every process (CUDA devices with NVML only).
+inline constexpr char kDeviceMemoryDriverUsedBytes[] = "cohost_device_memory_driver_used_bytes";
+// The per-process overhead every copy on the device reserves on top of its memory_mib.
+inline constexpr char kDeviceProcessOverheadBytes[] = "cohost_device_process_overhead_bytes";
 inline constexpr char kDeviceAcceleratorsReserved[] = "cohost_device_accelerators_reserved";
 inline constexpr char kDeviceReservations[] = "cohost_device_reservations";
 

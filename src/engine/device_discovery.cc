@@ -45,4 +45,12 @@ DeviceInventory DiscoveredInventory() {
   return inv;
 }
 
+bool BuiltWithCuda() {
+#ifdef COHOST_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
 }  // namespace cohost::engine

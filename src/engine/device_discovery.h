@@ -26,4 +26,8 @@ std::vector<DiscoveredDevice> DiscoverDevices();
 // machine without a GPU.
 DeviceInventory DiscoveredInventory();
 
+// Whether this build's ggml computes on CUDA. Constant; touches no backend (safe in `cohost
+// serve`, which must not create a GPU context).
+bool BuiltWithCuda();
+
 }  // namespace cohost::engine

@@ -37,7 +37,11 @@ NodeSnapshot SnapshotFromInventory(const DeviceInventory& inventory) {
   NodeSnapshot snapshot;
   for (const Device& d : inventory.devices) {
     snapshot.devices.push_back(DeviceLoad{
-        .id = d.id, .kind = d.kind, .link_group = d.link_group, .memory_mib = d.memory_mib});
+        .id = d.id,
+        .kind = d.kind,
+        .link_group = d.link_group,
+        .memory_mib = d.memory_mib,
+        .process_overhead_mib = d.process_overhead_mib});
   }
   snapshot.cpu_milli = ToMilli(inventory.cpu_cores);
   return snapshot;
@@ -47,6 +51,12 @@ std::vector<std::string> Assignment::device_ids() const {
   std::vector<std::string> ids;
   for (const DeviceReservation& r : devices) ids.push_back(r.device_id);
   return ids;
+}
+
+int64_t Assignment::buffers_limit_mib() const {
+  int64_t total = 0;
+  for (const DeviceReservation& r : devices) total += r.memory_mib - r.process_overhead_mib;
+  return total;
 }
 
 const char* PlacementResourceName(PlacementResource resource) {
@@ -74,7 +84,7 @@ struct Demand {
   bool host = false;   // goes on the host device (CPU-only copy) rather than accelerators
   int count = 0;       // devices needed: k, 1, or 0 (CPU-only copy on a snapshot without a host)
   int64_t share = 0;   // milli-accelerators on each device
-  int64_t memory = 0;  // MiB on each device
+  int64_t memory = 0;  // MiB on each device, before the device's per-process overhead
   int64_t cpu = 0;     // milli-cores on the node
 };
 
@@ -107,8 +117,17 @@ bool ShareFits(const DeviceLoad& d, const Demand& demand) {
   return d.share_free_milli() >= demand.share;
 }
 
+// What the copy reserves on `d`: its own memory plus the device's per-process overhead.
+int64_t MemoryOn(const DeviceLoad& d, const Demand& demand) {
+  return demand.memory + d.process_overhead_mib;
+}
+
+// Free memory on `d` left for the copy's own memory once its process overhead is counted (may be
+// negative).
+int64_t RoomFor(const DeviceLoad& d) { return d.memory_free_mib() - d.process_overhead_mib; }
+
 bool Fits(const DeviceLoad& d, const Demand& demand) {
-  return ShareFits(d, demand) && d.memory_free_mib() >= demand.memory;
+  return ShareFits(d, demand) && d.memory_free_mib() >= MemoryOn(d, demand);
 }
 
 // Sorts `indices` best first for `strategy`. binpack: fullest first (least free share, then least
@@ -246,34 +265,44 @@ PlacementRefusal RefuseShare(const NodeSnapshot& snapshot, const Demand& demand,
   return r;
 }
 
+// " (150 MiB + 500 MiB per-process overhead)" when the device has an overhead, else "".
+std::string OverheadNote(const DeviceLoad& d, const Demand& demand) {
+  if (d.process_overhead_mib == 0) return "";
+  return " (" + Mib(demand.memory) + " + " + Mib(d.process_overhead_mib) + " per-process overhead)";
+}
+
 PlacementRefusal RefuseMemory(const NodeSnapshot& snapshot, const Demand& demand,
                               const std::vector<size_t>& share_ok) {
   PlacementRefusal r;
   r.resource = PlacementResource::kMemory;
-  std::vector<int64_t> free;
   std::vector<size_t> lacking;
   for (size_t i : share_ok) {
-    free.push_back(snapshot.devices[i].memory_free_mib());
-    if (snapshot.devices[i].memory_free_mib() < demand.memory) lacking.push_back(i);
+    if (!Fits(snapshot.devices[i], demand)) lacking.push_back(i);
   }
-  // The best the node offers is the count-th largest free memory among devices with the share.
-  std::sort(free.begin(), free.end(), std::greater<>());
-  r.needed = demand.memory;
-  r.available = free[static_cast<size_t>(demand.count) - 1];
+  // The best the node offers is the device with the count-th most room for the copy's own
+  // memory (free memory less the device's per-process overhead) among devices with the share.
+  std::vector<size_t> by_room = share_ok;
+  std::stable_sort(by_room.begin(), by_room.end(), [&](size_t a, size_t b) {
+    return RoomFor(snapshot.devices[a]) > RoomFor(snapshot.devices[b]);
+  });
+  const DeviceLoad& ref = snapshot.devices[by_room[static_cast<size_t>(demand.count) - 1]];
+  r.needed = MemoryOn(ref, demand);
+  r.available = ref.memory_free_mib();
   r.missing = r.needed - r.available;
   r.devices = Ids(snapshot, lacking);
+  const std::string needs = Mib(r.needed) + OverheadNote(ref, demand);
   const std::string listed = ListDevices(
       snapshot, lacking, [](const DeviceLoad& d) { return Mib(d.memory_free_mib()) + " free"; });
   if (demand.host) {
-    r.message = "not enough host memory: the copy needs " + Mib(demand.memory) +
+    r.message = "not enough host memory: the copy needs " + needs +
                 " of host memory; the most free is " + Mib(r.available) + ", short by " +
                 Mib(r.missing) + " [" + listed + "]";
   } else if (demand.count == 1) {
-    r.message = "not enough device memory: the copy needs " + Mib(demand.memory) +
+    r.message = "not enough device memory: the copy needs " + needs +
                 " on one device; the most free on a device with enough accelerator share is " +
                 Mib(r.available) + ", short by " + Mib(r.missing) + " [" + listed + "]";
   } else {
-    r.message = "not enough device memory: the copy needs " + Mib(demand.memory) + " on each of " +
+    r.message = "not enough device memory: the copy needs " + needs + " on each of " +
                 std::to_string(demand.count) + " unused devices; the best " +
                 std::to_string(demand.count) + " offer " + Mib(r.available) +
                 " on the smallest, short by " + Mib(r.missing) + " [" + listed + "]";
@@ -341,7 +370,9 @@ StatusOr<Assignment> PlaceCopy(const NodeSnapshot& snapshot, const Requirements&
   Assignment assignment;
   assignment.cpu_milli = demand.cpu;
   for (size_t i : ChooseDevices(snapshot, fitting, demand.count, strategy)) {
-    assignment.devices.push_back({snapshot.devices[i].id, demand.memory, demand.share});
+    const DeviceLoad& d = snapshot.devices[i];
+    assignment.devices.push_back(
+        {d.id, MemoryOn(d, demand), demand.share, d.process_overhead_mib});
   }
   return assignment;
 }

@@ -15,6 +15,9 @@
 //   - A CPU-only copy (accelerators 0) takes `memory_mib` on a host device (kind kCpu, id "cpu")
 //     when the snapshot has one; without one, it reserves CPU cores only.
 //   - Every copy reserves its CPU cores on the node.
+//   - Each device may have a per-process overhead (DeviceLoad::process_overhead_mib: a CUDA
+//     context, cuBLAS workspace and ggml pools, measured at start-up): every copy placed on the
+//     device reserves `memory_mib` + that overhead there, and fits only where both are free.
 //   - Among devices that fit, binpack picks the fullest (least free accelerator share, then least
 //     free memory); spread picks the emptiest (most free share, then most free memory). Ties go to
 //     the device earlier in the snapshot, so results are deterministic.
@@ -41,6 +44,8 @@ struct DeviceLoad {
   int64_t memory_mib = 0;        // total
   int64_t memory_used_mib = 0;   // reserved by copies (or otherwise unavailable)
   int64_t share_used_milli = 0;  // accelerator share reserved, 0..1000; always 0 for kCpu
+  // MiB each copy's process takes here on top of its own memory_mib (Device::process_overhead_mib).
+  int64_t process_overhead_mib = 0;
 
   int64_t memory_free_mib() const;   // total - used, never below 0
   int64_t share_free_milli() const;  // 1000 - used, never below 0; 0 for kCpu
@@ -64,8 +69,13 @@ NodeSnapshot SnapshotFromInventory(const DeviceInventory& inventory);
 // What a placed copy holds on one device.
 struct DeviceReservation {
   std::string device_id;
+  // MiB reserved on the device in all: the copy's memory_mib plus the device's per-process
+  // overhead.
   int64_t memory_mib = 0;
   int64_t share_milli = 0;  // 0 on the host device
+  // The part of memory_mib that is the device's per-process overhead (so memory_mib -
+  // process_overhead_mib is what the copy's model, KV cache and buffers may use).
+  int64_t process_overhead_mib = 0;
 
   bool operator==(const DeviceReservation&) const = default;
 };
@@ -77,6 +87,9 @@ struct Assignment {
   int64_t cpu_milli = 0;
 
   std::vector<std::string> device_ids() const;
+  // Sum over devices of memory_mib - process_overhead_mib: what the copy's llama.cpp buffers may
+  // take in all (the runner's memory limit).
+  int64_t buffers_limit_mib() const;
   bool operator==(const Assignment&) const = default;
 };
 
@@ -93,7 +106,8 @@ const char* PlacementResourceName(PlacementResource resource);
 
 // Why a copy does not fit, for callers (events, the API, the autoscaler) to act on.
 // Units: kDeviceCount devices; kAcceleratorShare milli-accelerators (for k > 1 whole devices it
-// counts the missing devices in thousandths, so 1000 = one device); kMemory MiB; kCpu milli-cores.
+// counts the missing devices in thousandths, so 1000 = one device); kMemory MiB (the copy's
+// memory_mib plus the per-process overhead of the device the figures are about); kCpu milli-cores.
 struct PlacementRefusal {
   PlacementResource resource = PlacementResource::kMemory;
   int64_t needed = 0;     // what the copy needs of the resource (per device for share and memory)

@@ -22,6 +22,9 @@ struct SpawnOptions {
   // "NAME=value" entries set in the child's environment on top of the parent's (an entry replaces
   // the parent's variable of the same name).
   std::vector<std::string> env;
+  // When set, stdout is written here instead (created or truncated) and only stderr goes to
+  // log_path: for a child whose output is its result.
+  std::string stdout_path = {};
 };
 
 // The parent's environment `base` (a NULL-terminated array, like `environ`) with `overrides`

@@ -10,8 +10,8 @@ namespace cohost::testing {
 Serve::Serve(const std::string& data_dir, const std::string& inventory, size_t log_start,
              const std::vector<std::string>& extra_args)
     : data_dir_(data_dir), log_start_(log_start) {
-  std::vector<std::string> argv = {COHOST_BINARY, "serve", "--port", "0", "--data-dir", data_dir,
-                                   "--inventory", inventory, "--no-demo", "--threads-per-copy", "1"};
+  std::vector<std::string> argv{COHOST_BINARY, "serve", "--port", "0", "--data-dir", data_dir,
+                                "--inventory", inventory, "--no-demo", "--threads-per-copy", "1"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   auto p = sys::Process::Spawn({argv, data_dir + "/serve.log"});
   EXPECT_TRUE(p.ok());
@@ -66,6 +66,14 @@ json Serve::Copies(const std::string& component) {
   JsonResponse r = Call("GET", "/v1/inference-components/" + component);
   if (r.status != 200 || !r.body["status"].contains("copies")) return json::array();
   return r.body["status"]["copies"];
+}
+
+double Serve::Metric(const std::string& series) {
+  auto r = Client().Send("GET", "/metrics", "");
+  if (!r.ok()) return -1;
+  size_t at = r->body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(r->body.substr(at + series.size() + 2));
 }
 
 void Serve::Kill() {

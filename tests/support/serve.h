@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/harness.h"
 
@@ -29,6 +30,9 @@ class Serve {
   int ReadyCopies(const std::string& component);
   // status.copies of the component (empty when it cannot be described).
   json Copies(const std::string& component);
+  // The value of one series of /metrics ("name{label=\"v\",...}", labels in name order), or -1
+  // when it is absent.
+  double Metric(const std::string& series);
   // SIGKILL, and waits for the process to end.
   void Kill();
 
