@@ -16,9 +16,12 @@ TEST(ServeMpsTest, AutoWithoutCudaLogsThatSharesAreBookkeeping) {
   EXPECT_NE(serve.Log().find("msg=\"compute shares\" enforced=no reason=\"no cuda device\""),
             std::string::npos)
       << serve.Log();
-  JsonResponse devices = serve.Call("GET", "/v1/devices");
-  ASSERT_EQ(devices.status, 200);
-  ASSERT_FALSE(devices.body["devices"].empty());
+  // The devices are listed once each device type's per-process overhead is known (a probe).
+  JsonResponse devices;
+  ASSERT_TRUE(WaitUntil([&] {
+    devices = serve.Call("GET", "/v1/devices");
+    return devices.status == 200 && !devices.body["devices"].empty();
+  })) << devices.raw;
   for (const auto& d : devices.body["devices"]) {
     EXPECT_EQ(d["shares_enforced"], false) << d.dump();
     EXPECT_TRUE(d["shares_enforcement"] == "virtual device" ||

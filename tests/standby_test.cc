@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "agent/standby_pool.h"
 #include "support/harness.h"
 #include "support/serve.h"
 
@@ -111,6 +112,34 @@ TEST(StandbyTest, ServeStartsCopiesFromStandbysAndKeepsOneReady) {
     }
     return false;
   }));
+}
+
+// The pool keeps at most one standby per device set: another environment on the same devices
+// replaces it, several GPUs get none, and a take is replaced at once.
+TEST(StandbyTest, PoolKeepsOneStandbyPerDeviceSet) {
+  TempDir dir;
+  agent::StandbyPool pool({COHOST_BINARY, dir.File("standby"), false});
+  const std::vector<std::string> a = {"CUDA_VISIBLE_DEVICES="};
+  const std::vector<std::string> b = {"CUDA_VISIBLE_DEVICES=", "COHOST_TEST_SHARE=25"};
+  ASSERT_TRUE(pool.Want(a).ok());
+  EXPECT_EQ(pool.size(), 1);
+  ASSERT_TRUE(pool.Want(a).ok());  // alive: nothing new
+  EXPECT_EQ(pool.size(), 1);
+  ASSERT_TRUE(pool.Want(b).ok());  // same devices, another environment: replaced
+  EXPECT_EQ(pool.size(), 1);
+  ASSERT_TRUE(pool.Want({"CUDA_VISIBLE_DEVICES=0,1"}).ok());  // several GPUs: none
+  EXPECT_EQ(pool.size(), 1);
+  EXPECT_FALSE(pool.Take(a, {"runner", "--model", SmallModel()}, dir.File("x.log")).has_value());
+
+  const std::string copy_socket = dir.File("copy.sock");
+  std::optional<sys::Process> p = pool.Take(
+      b, {"runner", "--model", SmallModel(), "--socket", copy_socket, "--parallel", "1", "--context", "128", "--threads", "1"},
+      dir.File("copy.log"));
+  ASSERT_TRUE(p.has_value());
+  EXPECT_TRUE(WaitUntil([&] { return Answers(copy_socket, "\"ok\""); })) << ReadFile(dir.File("copy.log"));
+  EXPECT_EQ(pool.size(), 1);  // its replacement
+  p->Signal(SIGTERM);
+  EXPECT_EQ(p->WaitFor(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace

@@ -42,10 +42,10 @@ strip --strip-unneeded -o "$stage/lib/libllama-cohost.so" "$llama_build/../lib/l
 # Libraries beyond glibc, libstdc++, libgomp and the CUDA ones the GPU machine has (its own).
 for b in "$stage"/bin/*; do LD_LIBRARY_PATH="$stage/lib:/usr/local/cuda/lib64" ldd "$b"; done |
   awk '/=>/ {print $1, $3}' | sort -u |
-  grep -vE "^(libc|libm|libpthread|libdl|librt|libstdc\+\+|libgcc_s|ld-linux-x86-64|libcuda|libcudart|libcublas|libcublasLt|libllama-cohost)\.so" |
+  grep -vE "^(libc|libm|libpthread|libdl|librt|libstdc\+\+|libgcc_s|ld-linux-x86-64|libcuda|libcudart|libcublas|libcublasLt|libllama-cohost|libresolv)\.so" |
   while read -r name path; do [[ -f "$path" ]] && cp -L "$path" "$stage/lib/$name"; done
 cp "$here/check.py" "$here/run.sh" "$stage/"
 echo "$(git describe --always --dirty)" >"$stage/VERSION"
-tar -cJf "$out" -C "$stage" .
+XZ_OPT="-T0" tar -cJf "$out" -C "$stage" .
 du -h "$out" | cut -f1 | xargs echo "packed $out:" >&2
 echo "$out"

@@ -147,7 +147,7 @@ TEST(MpsEnvironment, CopiesOnCudaDevicesGetTheirShareAndReservationAsLimits) {
   PinToDevices({{{"gpu1", 1536, 250}}, 1000}, inv, mps->enforced, quarter);
   EXPECT_EQ(
       RunnerEnvironment(quarter),
-      (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25",
+      (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=1", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25",
                                 "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=1750M"}));  // + 64 + 6 × 25
   EXPECT_EQ(quarter.memory_limit_mib, 1536);  // the runner fits its buffers in the reservation
 
@@ -155,22 +155,32 @@ TEST(MpsEnvironment, CopiesOnCudaDevicesGetTheirShareAndReservationAsLimits) {
   PinToDevices({{{"gpu1", 70000, 1000}, {"gpu0", 60000, 1000}}, 1000}, inv, mps->enforced, pair);
   EXPECT_EQ(
       RunnerEnvironment(pair),
-      (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1,0", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=100",
+      (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=1,0", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=100",
                                 "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=70664M,1=60664M"}));
 
   RunnerLaunch virtual_copy;  // virtual devices compute on the CPU: no CUDA, no MPS
   PinToDevices({{{"vgpu0", 512, 250}}, 1000}, inv, mps->enforced, virtual_copy);
-  EXPECT_EQ(RunnerEnvironment(virtual_copy), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES="}));
+  EXPECT_EQ(RunnerEnvironment(virtual_copy), (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES="}));
   EXPECT_EQ(virtual_copy.gpu_layers, 0);
 
   RunnerLaunch cpu_copy;
   PinToDevices({{{"cpu", 512, 0}}, 2000}, inv, mps->enforced, cpu_copy);
-  EXPECT_EQ(RunnerEnvironment(cpu_copy), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES="}));
+  EXPECT_EQ(RunnerEnvironment(cpu_copy), (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES="}));
 
   // Without a daemon the same placement gets only its devices: the share is bookkeeping.
   RunnerLaunch unenforced;
   PinToDevices({{{"gpu1", 1536, 250}}, 1000}, inv, /*mps_enforced=*/false, unenforced);
-  EXPECT_EQ(RunnerEnvironment(unenforced), (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=1"}));
+  EXPECT_EQ(RunnerEnvironment(unenforced), (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=1"}));
+
+  // A reservation that counts the measured per-process overhead (a whole context and more)
+  // already covers what MPS charges for the context: no allowance on top.
+  RunnerLaunch measured;
+  PinToDevices({{{"gpu1", 2036, 250, 500}}, 1000}, inv, mps->enforced, measured);
+  EXPECT_EQ(RunnerEnvironment(measured),
+            (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=1",
+                                      "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25",
+                                      "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=2036M"}));
+  EXPECT_EQ(measured.memory_limit_mib, 1536);  // the buffers: the reservation less the overhead
 }
 
 TEST(MpsEnvironment, ANodeWithoutCudaPinsNothing) {

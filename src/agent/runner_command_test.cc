@@ -106,7 +106,7 @@ TEST(RunnerCommandTest, MpsLimitsBecomeTheRunnersMpsEnvironment) {
   l.mps = MpsLimits{34, {2048, 512}};
   ASSERT_TRUE(BuildRunnerArgv(l).ok());
   EXPECT_EQ(RunnerEnvironment(l),
-            (std::vector<std::string>{"CUDA_VISIBLE_DEVICES=3,5", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=34",
+            (std::vector<std::string>{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=3,5", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=34",
                                       "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=2048M,1=512M"}));
 }
 

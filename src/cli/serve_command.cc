@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/device_pinning.h"
 #include "agent/mps.h"
 #include "agent/overhead_probe.h"
 #include "agent/process_memory.h"
