@@ -228,8 +228,10 @@ def stream_load(port, clients, p, g):
 
 def start_runner(model, slots, ctx, extra=(), name="runner"):
     port = free_port()
+    # RUNNER_EXTRA: more runner flags for every throughput runner (e.g. "--load-mode mmap").
+    more = os.environ.get("RUNNER_EXTRA", "").split()
     p = spawn(cohost("runner", "--model", model, "--host", "127.0.0.1", "--port", str(port), "--parallel", str(slots),
-                     "--context", str(ctx), "--batch", "2048", "--ubatch", "512", "--flash-attn", "auto", *extra), name)
+                     "--context", str(ctx), "--batch", "2048", "--ubatch", "512", "--flash-attn", "auto", *more, *extra), name)
     wait_http(port, "/healthz", p)
     return port, p
 
@@ -247,21 +249,25 @@ def throughput(r):
             row["ratio"] = round(row["runner"]["tps"] / row["bb_tps"], 3)
             rows.append(row)
             log(f"B={b}: bb {row['bb_tps']:.0f} runner {row['runner']['tps']:.0f} ratio {row['ratio']} "
+                f"steady {row['runner']['steady']:.0f} itl p50 {row['runner']['itl_p50']} ms (bb step {1000 * b / row['bb_tps']:.2f} ms) "
                 f"host/step {row['runner']['host_ms_per_step']} ms decode/step {row['runner']['decode_ms_per_step']} ms")
             r["rows"] = rows
             save()
     finally:
         stop(runner)
-    # The old path at the largest size: every slot samples on the host from its logits.
+    # Other sampling paths at the largest size: llama.cpp's backend sampling, and host sampling
+    # on the inference thread alone (no sampling pool).
     b = max(sizes)
-    port, runner = start_runner(BIG, slots, p_tok + g_tok, ["--host-sampling"], "runner-host")
-    try:
-        h = stream_load(port, b, p_tok, g_tok)
-        bb = batched_bench(BIG, b, p_tok, g_tok)
-        r["host_sampling"] = {"B": b, "bb_tps": bb, "runner": h, "ratio": round(h["tps"] / bb, 3)}
-        log(f"host sampling B={b}: bb {bb:.0f} runner {h['tps']:.0f} ratio {h['tps'] / bb:.3f} host/step {h['host_ms_per_step']} ms")
-    finally:
-        stop(runner)
+    for key, extra in [("backend_sampling", ["--backend-sampling"]), ("one_sampling_thread", ["--sampling-threads", "0"])]:
+        port, runner = start_runner(BIG, slots, p_tok + g_tok, extra, "runner-" + key)
+        try:
+            h = stream_load(port, b, p_tok, g_tok)
+            bb = batched_bench(BIG, b, p_tok, g_tok)
+            r[key] = {"B": b, "bb_tps": bb, "runner": h, "ratio": round(h["tps"] / bb, 3)}
+            log(f"{key} B={b}: bb {bb:.0f} runner {h['tps']:.0f} ratio {h['tps'] / bb:.3f} "
+                f"host/step {h['host_ms_per_step']} ms itl p50 {h['itl_p50']}")
+        finally:
+            stop(runner)
 
 
 def first_token(mode, model, extra=()):
@@ -379,7 +385,9 @@ def serve(r):
             {"name": "tiny", "endpoint": "main", "model": {"uri": TINY}, "compute": {"accelerators": 0.125, "cpu_cores": 0.25},
              "startup": {"context_length": 1024, "parallel": 4, **startup_extra}, "copies": {"initial": 1, "min": 1, "max": 2}},
             {"name": "lazy", "endpoint": "main", "model": {"uri": BIG}, "compute": {"accelerators": 0.25, "cpu_cores": 0.5},
-             "startup": {"context_length": 2048, "parallel": 4, **startup_extra}, "copies": {"initial": 1, "min": 0, "max": 2},
+             # A component that scales from zero streams its weights: the start matters most.
+             "startup": {"context_length": 2048, "parallel": 4, "load_mode": "stream", **startup_extra},
+             "copies": {"initial": 1, "min": 0, "max": 2},
              "scaling": {"scale_to_zero_after_s": 3}},
         ]
         t = time.time()
@@ -395,7 +403,7 @@ def serve(r):
         log("placed", json.dumps(r["devices_placed"])[:1500], r["smi_placed"])
         # Cold starts of lazy from zero.
         colds = []
-        for _ in range(2):
+        for _ in range(int(os.environ.get("COLD_REPEAT", "2"))):
             if not wait_zero(port, "lazy"):
                 break
             t1 = time.time()
@@ -403,8 +411,9 @@ def serve(r):
             colds.append({"status": st, "seconds": round(time.time() - t1, 3)})
             log("cold", colds[-1])
         r["cold"] = colds
+        r["cold_events"] = req(port, "GET", "/v1/events?limit=40")[1]
         # Part 4: a burst scales big into the room lazy freed; the next lazy request must not wait for big's cooldown.
-        if wait_zero(port, "lazy"):
+        if os.environ.get("SKIP_BURST") != "1" and wait_zero(port, "lazy"):
             def chat(i):
                 return req(port, "POST", "/v1/chat/completions",
                            {"model": "big", "messages": [{"role": "user", "content": f"hello {i}"}], "max_tokens": 48})[0]
@@ -436,11 +445,11 @@ def mps(r):
     try:
         wait_http(port, "/v1/endpoints", srv, 90)
         req(port, "POST", "/v1/endpoints", {"name": "main", "kind": "shared"})
-        for name, share in [("quarter", 0.25), ("whole", 1.0)]:
+        for name, share in [("quarter", 0.25), ("most", 0.75)]:
             req(port, "POST", "/v1/inference-components",
                 {"name": name, "endpoint": "main", "model": {"uri": BIG}, "compute": {"accelerators": share, "cpu_cores": 1},
                  "startup": {"context_length": 512, "parallel": 16}, "copies": {"initial": 1, "min": 1, "max": 1}})
-        for name in ("quarter", "whole"):
+        for name in ("quarter", "most"):
             wait_ready(port, name, 1)
         r["devices"] = req(port, "GET", "/v1/devices")[1]
         def burst(name):
@@ -453,9 +462,10 @@ def mps(r):
             with cf.ThreadPoolExecutor(16) as ex:
                 res = list(ex.map(one, range(16)))
             return round(sum(n for n, _ in res) / (time.time() - t0), 1)
-        r["tps_whole"] = burst("whole")
+        r["tps_most"] = burst("most")
         r["tps_quarter"] = burst("quarter")
-        log("mps", r["tps_whole"], r["tps_quarter"], json.dumps(r["devices"])[:800])
+        r["events"] = req(port, "GET", "/v1/events?limit=40")[1]
+        log("mps: 16 streams on the 0.75 share", r["tps_most"], "tok/s, on the 0.25 share", r["tps_quarter"], json.dumps(r["devices"])[:800])
     finally:
         stop(srv)
         q = run("echo quit | nvidia-cuda-mps-control", check=False, timeout=20)

@@ -19,6 +19,9 @@ done
 echo "CUDA libraries from: $cuda"
 export LD_LIBRARY_PATH="$dest/lib:$cuda:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}"
 export GBIN="$dest/bin"
-python3 -u "$dest/check.py" 2>&1 | tee "$OUT/log.txt"
+# The checkout's check.py when it travels with the pack (so the script can change without a repack).
+check="$here/check.py"
+[[ -f "$check" ]] || check="$dest/check.py"
+python3 -u "$check" 2>&1 | tee "$OUT/log.txt"
 cp /tmp/gpu-check-logs/*.log "$OUT/" 2>/dev/null
 true

@@ -121,10 +121,13 @@ void AddRunnerCommand(CLI::App& app) {
                   "when idle, wait this long for the rest of a burst before the first step (0-1000)")
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
-  cmd->add_flag("!--host-sampling", o->scheduler.backend_sampling,
-                "sample every token on the host from its logits, not inside the decode graph on the "
-                "model's backend (which llama.cpp does for greedy and top-k/top-p/min-p/temperature "
-                "without penalties)");
+  cmd->add_flag("--backend-sampling", o->scheduler.backend_sampling,
+                "sample inside the decode graph on the model's backend (llama.cpp's backend sampling, for "
+                "greedy and top-k/top-p/min-p/temperature without penalties) instead of on the host");
+  cmd->add_option("--sampling-threads", o->scheduler.sampling_threads,
+                  "helper threads for host-side greedy sampling of many streams (-1: a quarter of the "
+                  "hardware threads, at most 7; none below 8)")
+      ->capture_default_str();
   cmd->add_flag("!--no-mmap", o->model.use_mmap, "read the model instead of mapping it");
   cmd->add_flag("--verbose,-v", o->verbose, "debug logs, and llama.cpp's own logging");
   cmd->add_flag("--exit-with-parent", o->exit_with_parent, "exit when the parent process dies (used by cohost serve)");

@@ -310,7 +310,10 @@ int Run(const ServeFlags& f) {
       node.Tick(std::chrono::steady_clock::now());
       l.lock();
       // A tick period, or sooner when kicked (a kick during the tick is not lost).
-      wake.wait_for(l, std::chrono::milliseconds(250), [&] { return stopping || kicked; });
+      // While a copy loads, its readiness is checked every 10 ms: a cold request is waiting for
+      // it, and each check is one /healthz on a Unix socket.
+      const auto period = node.AnyCopyLoading() ? std::chrono::milliseconds(10) : std::chrono::milliseconds(250);
+      wake.wait_for(l, period, [&] { return stopping || kicked; });
       kicked = false;
     }
     l.unlock();

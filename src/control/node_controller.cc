@@ -54,6 +54,13 @@ NodeController::~NodeController() {
   for (auto& [id, c] : copies_) c.supervisor->Stop(now);
 }
 
+bool NodeController::AnyCopyLoading() const {
+  for (const auto& [id, c] : copies_) {
+    if (c.supervisor && c.supervisor->state() == agent::CopyState::kLoading) return true;
+  }
+  return false;
+}
+
 void NodeController::Record(const std::string& subject, const std::string& reason, const std::string& message) {
   store::Event e{0, NowMs(), "copy", subject, reason, message};
   (void)store_.AppendEvent(e);

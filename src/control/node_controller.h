@@ -75,6 +75,9 @@ class NodeController {
   ~NodeController();  // stops every copy
 
   void Tick(agent::SupervisorTime now);
+  // True when some copy is loading: its readiness is worth checking sooner than a tick period
+  // (a cold request waits on it). Owner thread, like Tick().
+  bool AnyCopyLoading() const;
 
   // The "status" object of a component for the control API.
   nlohmann::json ComponentStatus(const std::string& component) const;

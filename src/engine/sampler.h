@@ -40,6 +40,9 @@ class Sampler {
   // Takes the chain off the backend (no-op when not attached).
   void Detach(llama_context* ctx);
   bool attached() const { return attached_seq_ >= 0; }
+  // True when Sample() would be FirstArgMax over the row's logits (plain greedy, not attached):
+  // the caller may compute that itself, on any thread.
+  bool PlainGreedyOnHost() const { return plain_greedy_ && !attached(); }
 
   // True when a request with `params` may keep using this chain as it is: plain greedy chains
   // hold no state (no seed, no history), so one serves request after request.

@@ -11,6 +11,7 @@
 #include "engine/llama_runtime.h"
 #include "engine/memory_estimate.h"
 #include "engine/output_stage.h"
+#include "engine/parallel_for.h"
 #include "engine/sampler.h"
 
 namespace cohost::engine {
@@ -33,6 +34,8 @@ Status ValidateSchedulerOptions(const SchedulerOptions& o) {
   if (o.max_queue < 0) return InvalidArgument("max_queue", "must not be negative");
   if (o.threads < 0) return InvalidArgument("threads", "must not be negative");
   if (o.max_prefill_chunk < 0) return InvalidArgument("max_prefill_chunk", "must not be negative");
+  if (o.sampling_threads < -1 || o.sampling_threads > 64)
+    return InvalidArgument("sampling_threads", "must be -1 (auto) or 0..64");
   if (o.admission_gather_us < 0 || o.admission_gather_us > 1'000'000)
     return InvalidArgument("admission_gather_us", "must be 0..1000000 (at most one second)");
   return Status::Ok();
@@ -111,6 +114,12 @@ StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(const Model& model, Sched
   }
   s->batch_ = std::make_unique<Batch>(options.batch);
   s->output_ = std::make_unique<OutputStage>(model, kMaxOutputLagSteps);
+  int helpers = options.sampling_threads;
+  if (helpers < 0) {
+    const int hw = static_cast<int>(std::thread::hardware_concurrency());
+    helpers = hw >= 8 ? std::min(7, hw / 4) : 0;
+  }
+  s->sampling_pool_ = std::make_unique<ParallelFor>(helpers);
   s->stats_.slots_total = options.parallel;
   return s;
 }
@@ -386,7 +395,29 @@ void Scheduler::Step() {
   if (!outputs.empty()) llama_synchronize(ctx_);
   const int64_t now = NowUs();
   decode_us_ += now - t_decode;
-  for (auto [slot, idx] : outputs) HandleToken(*slot, slot->sampler->Sample(ctx_, idx), now);
+  SampleOutputs(outputs);
+  for (size_t i = 0; i < outputs.size(); ++i) HandleToken(*outputs[i].first, sampled_[i], now);
+}
+
+// Greedy rows sampled on the host are argmaxes over plain logits: those are split across the
+// sampling pool; every other row (backend-sampled, or a sampler chain) is taken in turn here.
+void Scheduler::SampleOutputs(const std::vector<std::pair<Slot*, int>>& outputs) {
+  sampled_.assign(outputs.size(), 0);
+  greedy_rows_.clear();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    auto [slot, idx] = outputs[i];
+    if (slot->sampler->PlainGreedyOnHost()) {
+      if (const float* logits = llama_get_logits_ith(ctx_, idx)) {
+        greedy_rows_.push_back({i, logits});
+        continue;
+      }
+    }
+    sampled_[i] = slot->sampler->Sample(ctx_, idx);
+  }
+  const int n_vocab = model_.n_vocab();
+  sampling_pool_->Run(static_cast<int>(greedy_rows_.size()), [&](int r) {
+    sampled_[greedy_rows_[static_cast<size_t>(r)].first] = FirstArgMax(greedy_rows_[static_cast<size_t>(r)].second, n_vocab);
+  });
 }
 
 // Decides from the token id alone whether the sequence goes on; text and stop strings are the

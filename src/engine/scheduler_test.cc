@@ -640,7 +640,8 @@ TEST_F(SchedulerTest, StopStringEndsWithStop) {
 // pick the same greedy tokens, one stream or several batched together.
 TEST_F(SchedulerTest, BackendAndHostSamplingPickTheSameGreedyTokens) {
   SchedulerOptions on = SmallOptions(3), off = SmallOptions(3);
-  off.backend_sampling = false;
+  on.backend_sampling = true;
+  off.sampling_threads = 2;  // and the host's rows split across a pool
   std::unique_ptr<Scheduler> a = MakeScheduler(*model_, on);
   std::unique_ptr<Scheduler> b = MakeScheduler(*model_, off);
   ASSERT_NE(a, nullptr);

@@ -1,6 +1,5 @@
 #include "loader/model_loader.h"
 
-#include <ggml-backend.h>
 #include <llama.h>
 
 #include <unistd.h>
@@ -123,29 +122,17 @@ const char* LoadModeName(LoadMode m) {
   return "?";
 }
 
-LoadMode ResolveAutoMode(const ParsedUri& uri, bool weights_on_device) {
-  // Host memory from a local file: mmap measured faster on the development machine for a warm
-  // page cache. Device memory: on an H200 mmap and read moved weights through pageable memory
-  // (8.8 GB/s) and were slower than streaming through pinned buffers (see docs/loader.md).
-  if (uri.scheme != UriScheme::kFile || weights_on_device) return LoadMode::kStream;
-  return LoadMode::kMmap;
-}
-
-bool WeightsGoToDevice(int gpu_layers) {
-  if (gpu_layers == 0) return false;
-  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
-    if (ggml_backend_dev_type(ggml_backend_dev_get(i)) == GGML_BACKEND_DEVICE_TYPE_GPU) return true;
-  }
-  return false;
+LoadMode ResolveAutoMode(const ParsedUri& uri) {
+  // Local files: mmap measured faster on the CPU for a warm page cache, and gives llama.cpp's own
+  // model (see the header on streaming a local file onto a GPU). Every remote source streams.
+  return uri.scheme == UriScheme::kFile ? LoadMode::kMmap : LoadMode::kStream;
 }
 
 StatusOr<llama_model*> LoadModel(const std::string& uri, const LoaderOptions& options, LoadReport* report) {
   LoadReport local;
   if (!report) report = &local;
   ASSIGN_OR_RETURN(ParsedUri parsed, ParseModelUri(uri));
-  LoadMode mode = options.mode == LoadMode::kAuto
-                      ? ResolveAutoMode(parsed, WeightsGoToDevice(options.gpu_layers))
-                      : options.mode;
+  LoadMode mode = options.mode == LoadMode::kAuto ? ResolveAutoMode(parsed) : options.mode;
   report->mode_used = mode;
   llama_model_params params = llama_model_default_params();
   params.n_gpu_layers = options.gpu_layers;

@@ -20,7 +20,7 @@ struct llama_model;
 namespace cohost::loader {
 
 enum class LoadMode {
-  kAuto,    // stream, except a local file whose weights stay in host memory: mmap (docs/loader.md)
+  kAuto,    // local files: mmap (a full-speed model, see docs/loader.md); remote: stream
   kMmap,    // llama.cpp maps the file (local files only)
   kRead,    // llama.cpp reads the file (local files only)
   kStream,  // cohost's streaming loader (every source)
@@ -49,13 +49,11 @@ struct LoadReport {
   bool cached = false;     // written to the disk cache by this load
 };
 
-// The mode `auto` resolves to for `uri`: stream for remote sources and whenever weights go to an
-// accelerator (through pinned staging the stream loader beat llama.cpp's mmap and read on a GPU);
-// mmap for a local file whose weights stay in host memory (measured faster on the CPU).
-LoadMode ResolveAutoMode(const ParsedUri& uri, bool weights_on_device);
-
-// True when this process has a GPU backend device and `gpu_layers` offloads at least one layer.
-bool WeightsGoToDevice(int gpu_layers);
+// The mode `auto` resolves to for `uri`: mmap for a local file, stream for a remote one. Streaming
+// a local file onto a GPU starts faster, but llama.cpp builds a streamed model through its
+// virtual-model path, which adds no-op tensors (F32 output matrix, per-matrix scales, biases) that
+// slow every decode step (docs/loader.md); so it is a choice (--load-mode stream), not the default.
+LoadMode ResolveAutoMode(const ParsedUri& uri);
 
 // Loads `uri`. Remote artifacts go through the disk cache when options.cache.dir is set: a
 // cached copy is loaded locally (verified against its cached manifest; a corrupt one is dropped

@@ -58,9 +58,7 @@ StatusOr<std::unique_ptr<engine::Model>> LoadRunnerModel(const RunnerOptions& op
   load.gpu_layers = options.model.gpu_layers;
   if (!options.model.use_mmap && load.mode == loader::LoadMode::kAuto) load.mode = loader::LoadMode::kRead;
   ASSIGN_OR_RETURN(loader::ParsedUri uri, loader::ParseModelUri(options.model.path));
-  loader::LoadMode mode = load.mode == loader::LoadMode::kAuto
-                             ? loader::ResolveAutoMode(uri, loader::WeightsGoToDevice(load.gpu_layers))
-                             : load.mode;
+  loader::LoadMode mode = load.mode == loader::LoadMode::kAuto ? loader::ResolveAutoMode(uri) : load.mode;
   log::Info("loading model", {{"uri", options.model.path}, {"mode", loader::LoadModeName(mode)}});
   if ((mode == loader::LoadMode::kMmap || mode == loader::LoadMode::kRead) && uri.scheme == loader::UriScheme::kFile) {
     engine::ModelOptions m = options.model;
