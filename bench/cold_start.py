@@ -85,6 +85,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="compute threads of the runner")
     ap.add_argument("--out", default="")
+    ap.add_argument("--serve-arg", action="append", default=[],
+                    help="one more `cohost serve` argument (repeatable), e.g. --serve-arg=--standby-runners=on")
     a = ap.parse_args()
 
     cache = os.path.join(os.environ.get("COHOST_CACHE_DIR", os.path.expanduser("~/.cache/cohost")), "bench")
@@ -100,7 +102,8 @@ def main():
         json.dump({"devices": [{"name": "vgpu0", "memory_mib": 16384}], "cpu_cores": 8}, f)
     log = open(os.path.join(work, "serve.log"), "w")
     serve = subprocess.Popen([a.cohost, "serve", "--port", "0", "--data-dir", work, "--inventory", inventory,
-                              "--no-demo", "--threads-per-copy", str(a.threads)], stdout=log, stderr=log)
+                              "--no-demo", "--threads-per-copy", str(a.threads), *a.serve_arg],
+                             stdout=log, stderr=log)
     try:
         port = None
         deadline = time.monotonic() + 60
@@ -122,7 +125,7 @@ def main():
             sys.exit("create failed: %s" % body)
 
         def no_copies():
-            return call(port, "GET", "/v1/inference-components/cold")[1]["status"]["copies"] == []
+            return call(port, "GET", "/v1/inference-components/cold")[1].get("status", {}).get("copies") == []
 
         samples = []
         for i in range(a.repeat):
