@@ -47,6 +47,8 @@ class Sampler {
   // True when a request with `params` may keep using this chain as it is: plain greedy chains
   // hold no state (no seed, no history), so one serves request after request.
   bool ReusableFor(const SamplingParams& params) const;
+  // True for a plain greedy chain: stateless, so it may stay attached between requests.
+  bool stateless() const { return plain_greedy_; }
 
   // Samples (and accepts) a token from output `idx` of the last decode of `ctx`.
   Token Sample(llama_context* ctx, int idx);

@@ -458,7 +458,7 @@ void Scheduler::Release(Slot& s) {
   llama_memory_seq_rm(llama_get_memory(ctx_), s.index, -1, -1);
   s.active = false;
   s.request = GenerationRequest();
-  if (s.sampler && !s.sampler->ReusableFor(SamplingParams{.temperature = 0})) {
+  if (s.sampler && !s.sampler->stateless()) {  // a seeded chain serves one request only
     s.sampler->Detach(ctx_);
     s.sampler.reset();
   }
