@@ -204,6 +204,9 @@ LoadResult RunStreamLoad(const LoadOptions& o) {
     out.e2e_tokens_per_s = static_cast<double>(out.completion_tokens) / out.e2e_window_s;
     out.requests_per_s = static_cast<double>(out.ok) / out.e2e_window_s;
   }
+  // A run so short that every token reached the client in one read (a tiny model, a few tokens)
+  // has no decode window: its end-to-end rate, a lower bound, stands in rather than 0.
+  if (out.decode_window_s <= 0 && out.decode_tokens > 0) out.decode_tokens_per_s = out.e2e_tokens_per_s;
   for (double v : per_stream_tps) out.per_stream_tokens_per_s += v;
   if (!per_stream_tps.empty()) out.per_stream_tokens_per_s /= static_cast<double>(per_stream_tps.size());
   if (first_token && out.ok > 0) {

@@ -70,6 +70,8 @@ struct LoadResult {
   int64_t ok = 0, errors = 0;
   std::vector<std::string> error_samples;  // the first few
   int64_t completion_tokens = 0, decode_tokens = 0;
+  // decode_tokens_per_s: tokens after each stream's first over the window from the first token
+  // to the last; when that window is empty (all arrived at once), the end-to-end rate.
   double decode_window_s = 0, decode_tokens_per_s = 0;
   double e2e_window_s = 0, e2e_tokens_per_s = 0;
   double requests_per_s = 0;
