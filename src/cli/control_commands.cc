@@ -97,8 +97,15 @@ void PrintComponents(const json& list) {
   }
 }
 
+// "CopyFailed: 2 copies failed; ..." from status.condition, or "".
+std::string Condition(const json& status) {
+  if (!status.is_object() || !status.contains("condition") || !status["condition"].is_object()) return {};
+  return status["condition"].value("reason", "") + ": " + status["condition"].value("message", "");
+}
+
 void PrintCopies(const json& c) {
   PrintComponents(json::array({c}));
+  if (std::string why = Condition(c.value("status", json::object())); !why.empty()) printf("\ncondition: %s\n", why.c_str());
   printf("\n%-24s %-10s %s\n", "COPY", "STATE", "DEVICES");
   for (const auto& cp : c["status"].value("copies", json::array())) {
     std::string devices;
@@ -125,9 +132,12 @@ void DrawProgress(const json& copy) {
 
 // Polls the component until its ready copies reach the desired count; 0 when they do, 1 on a
 // timeout or an error. Loading copies that report progress (streamed loads) get a bar.
+// The latest placement or failure reason (status.condition) is shown when it changes; copies
+// that failed (CopyFailed) end the wait at once: none are started again until the spec changes.
 int WaitReady(const Common& c, const std::string& name, int timeout_s) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   bool drew = false;
+  std::string shown;  // the condition last printed
   while (std::chrono::steady_clock::now() < deadline) {
     auto j = Call(c, "GET", "/v1/inference-components/" + name);
     if (!j) return 1;
@@ -137,6 +147,16 @@ int WaitReady(const Common& c, const std::string& name, int timeout_s) {
       if (drew) fprintf(stderr, "\n");
       printf("%s: %d of %d copies ready\n", name.c_str(), ready, desired);
       return 0;
+    }
+    if (std::string why = Condition(st); why != shown) {
+      shown = why;
+      if (!why.empty()) fprintf(stderr, "%s%s: %s\n", drew ? "\n" : "", name.c_str(), why.c_str());
+      drew = false;
+      if (st["condition"].value("reason", "") == "CopyFailed") {
+        fprintf(stderr, "error: %s will not get its copies ready: they failed (fix the model or spec, then update it)\n",
+                name.c_str());
+        return 1;
+      }
     }
     for (const auto& cp : st.value("copies", json::array())) {
       if (cp.contains("load_progress")) {
@@ -148,7 +168,8 @@ int WaitReady(const Common& c, const std::string& name, int timeout_s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));  // a poll period, with a deadline
   }
   if (drew) fprintf(stderr, "\n");
-  fprintf(stderr, "error: %s has not got its copies ready within %d s\n", name.c_str(), timeout_s);
+  fprintf(stderr, "error: %s has not got its copies ready within %d s%s\n", name.c_str(), timeout_s,
+          shown.empty() ? "" : ("; latest reason: " + shown).c_str());
   return 1;
 }
 
@@ -219,10 +240,14 @@ void AddComponentCommands(CLI::App& app) {
   });
   CLI::App* update = ic->add_subcommand("update", "Change a component: --copies N, or a JSON patch --file");
   update->add_option("name", a->name)->required();
-  update->add_option("--copies", a->copies, "desired copy count");
+  CLI::Option* copies = update->add_option("--copies", a->copies, "desired copy count (0 or more)");
   update->add_option("--file,-f", a->file, "JSON patch file, or -");
   AddCommon(update, &a->common);
-  update->callback([a] {
+  update->callback([a, copies] {
+    if (copies->count() > 0 && a->copies < 0) {
+      fprintf(stderr, "error: --copies: must be 0 or more, got %d\n", a->copies);
+      throw CLI::RuntimeError(2);
+    }
     json patch = json::object();
     if (!a->file.empty()) {
       auto spec = ReadSpec(a->file);
@@ -233,7 +258,7 @@ void AddComponentCommands(CLI::App& app) {
         throw CLI::RuntimeError(2);
       }
     }
-    if (a->copies >= 0) patch["copies"]["initial"] = a->copies;
+    if (copies->count() > 0) patch["copies"]["initial"] = a->copies;
     if (patch.empty()) {
       fprintf(stderr, "error: nothing to change: give --copies or --file\n");
       throw CLI::RuntimeError(2);
@@ -258,7 +283,7 @@ void AddComponentCommands(CLI::App& app) {
 void AddEventsCommand(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* ev = app.add_subcommand("events", "Recent events of a running cohost serve");
-  ev->add_option("--subject", a->subject, "only events about this endpoint, component or copy");
+  ev->add_option("--subject", a->subject, "only events about this endpoint, component (with its copies') or copy");
   ev->add_option("--limit", a->limit, "at most this many (newest)")->capture_default_str();
   AddCommon(ev, &a->common);
   ev->callback([a] {

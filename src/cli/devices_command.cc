@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "agent/nvml.h"
+#include "cli/serve_setup.h"
 #include "core/inventory.h"
 #include "engine/device_discovery.h"
 #include "engine/llama_runtime.h"
@@ -84,6 +85,13 @@ int Run(const DevicesFlags& f) {
       found.push_back({d, d.memory_mib, "CPU (virtual)"});
     }
   }
+  // What `cohost serve` would use: with no GPU and no --inventory it adds two virtual accelerators.
+  bool has_accelerator = false;
+  for (const auto& d : found) has_accelerator = has_accelerator || d.device.is_accelerator();
+  const bool serve_defaults = !has_accelerator && f.inventory.empty();
+  if (serve_defaults) {
+    for (const Device& d : DefaultVirtualDevices()) found.push_back({d, d.memory_mib, "CPU (virtual, serve's default)"});
+  }
   if (f.output == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& d : found) {
@@ -101,6 +109,10 @@ int Run(const DevicesFlags& f) {
            d.device.is_virtual() ? "yes" : "no", static_cast<long long>(d.device.memory_mib),
            static_cast<long long>(d.free_mib), d.device.name.c_str());
   }
+  if (serve_defaults) {
+    printf("\nNo GPU found: `cohost serve` without --inventory places copies on the two virtual accelerators\n"
+           "above (they compute on the CPU). Give serve and this command --inventory FILE to declare others.\n");
+  }
   return 0;
 }
 
@@ -108,7 +120,7 @@ int Run(const DevicesFlags& f) {
 
 void AddDevicesCommand(CLI::App& app) {
   auto flags = std::make_shared<DevicesFlags>();
-  CLI::App* cmd = app.add_subcommand("devices", "List this node's devices (GPUs found by ggml, the host, and virtual ones)");
+  CLI::App* cmd = app.add_subcommand("devices", "List the devices `cohost serve` would use on this node (GPUs found by ggml, the host, and virtual ones)");
   cmd->add_option("--inventory", flags->inventory, "inventory file declaring virtual accelerators");
   cmd->add_option("--output,-o", flags->output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   cmd->add_flag("--nvml", flags->nvml, "list GPUs through NVML instead (no CUDA context), with each one's processes");

@@ -19,6 +19,7 @@
 #include "cli/serve_setup.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
+#include "control/event_log.h"
 #include "control/node_controller.h"
 #include "core/log.h"
 #include "core/metric_names.h"
@@ -26,6 +27,7 @@
 #include "engine/synthetic_model.h"
 #include "router/router.h"
 #include "store/sqlite_store.h"
+#include "sys/file_lock.h"
 
 namespace cohost::cli {
 namespace {
@@ -175,6 +177,14 @@ int Run(const ServeFlags& f) {
   // in short-lived children (agent/engine_child.h).
   const std::string self = SelfPath();
   std::filesystem::create_directories(f.data_dir);
+  // One server per data dir: a second one would reconcile the same state.db and start a second
+  // set of runners for every copy. Held until this process ends.
+  auto lock = sys::FileLock::Acquire(f.data_dir + "/serve.lock");
+  if (!lock.ok()) {
+    log::Error("data dir " + f.data_dir + " is in use by another cohost serve; stop that one or use another --data-dir",
+               {{"data_dir", f.data_dir}, {"error", lock.status().message()}});
+    return 1;
+  }
   auto store = store::SqliteStore::Open(f.data_dir + "/state.db");
   if (!store.ok()) {
     log::Error("cannot open the state store", {{"error", store.status().ToString()}});
@@ -226,6 +236,8 @@ int Run(const ServeFlags& f) {
   };
   ro.on_hold = [&](const std::string&) { kick(); };  // scale from zero at once
   router::Router router(directory, ro);
+  // Copy, scaling and API events, kept in memory while the store refuses them (a full disk).
+  control::EventLog events(**store, {.metrics = &metrics});
   control::Autoscaler autoscaler(metrics);
   std::atomic<control::NodeController*> controller{nullptr};
   control::ControlHooks hooks;
@@ -241,11 +253,17 @@ int Run(const ServeFlags& f) {
   };
   hooks.on_change = [&] { kick(); };
   hooks.on_copies_set = [&](const std::string& name, int copies) { autoscaler.UserSetCopies(name, copies); };
+  // A deleted component stops taking requests at once (held ones get 404); the reconciler then
+  // drains its copies and drops its series.
+  hooks.on_component_deleted = [&](const std::string& name) { directory->Remove(name); };
+  hooks.append_event = [&](store::Event e) { events.Append(std::move(e)); };
+  hooks.pending_events = [&](const store::EventQuery& q) { return events.Pending(q); };
   control::ControlApi api(**store, hooks);
   control::NodeControllerOptions nco;
   nco.cohost_binary = self;
   nco.runtime_dir = f.data_dir + "/run";
   nco.threads_per_copy = f.threads_per_copy;
+  nco.events = &events;
   nco.autoscaler = &autoscaler;
   nco.metrics = &metrics;
   nco.copy_in_flight = [&] {

@@ -48,11 +48,15 @@ StatusOr<ServeDevices> LoadServeDevices(const std::string& inventory_path,
   for (const Device& d : out.inventory.devices)
     has_accelerator = has_accelerator || d.is_accelerator();
   if (has_accelerator) return out;
-  // No GPU here: two virtual accelerators (computing on the CPU) so the demo can share devices.
+  for (Device& d : DefaultVirtualDevices()) out.inventory.devices.push_back(std::move(d));
+  return out;
+}
+
+std::vector<Device> DefaultVirtualDevices() {
+  std::vector<Device> out;
   for (int i = 0; i < 2; ++i) {
-    out.inventory.devices.push_back({"vgpu" + std::to_string(i),
-                                     "virtual accelerator " + std::to_string(i),
-                                     DeviceKind::kVirtual, 8192, "vlink0"});
+    out.push_back({"vgpu" + std::to_string(i), "virtual accelerator " + std::to_string(i), DeviceKind::kVirtual, 8192,
+                   "vlink0"});
   }
   return out;
 }

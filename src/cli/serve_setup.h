@@ -30,6 +30,10 @@ StatusOr<ServeDevices> LoadServeDevices(const std::string& inventory_path,
                                         const std::string& cohost_binary,
                                         const std::optional<std::string>& cuda_visible_devices);
 
+// The virtual accelerators serve uses when it finds no GPU and has no --inventory (two of 8 GiB,
+// computing on the CPU, so the demo can share devices). `cohost devices` lists them too.
+std::vector<Device> DefaultVirtualDevices();
+
 // One copy's memory need in MiB (the llama.cpp dry run, in a child). Errors: as
 // agent::MeasureMemoryNeedInChild.
 StatusOr<int64_t> MeasureMemoryMib(const std::string& cohost_binary, const InferenceComponent& c);

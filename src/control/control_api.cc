@@ -136,8 +136,11 @@ void ControlApi::Record(std::string_view kind, const std::string& name, std::str
   e.subject_name = name;
   e.reason = reason;
   e.message = message;
-  auto seq = store_.AppendEvent(e);
-  if (!seq.ok()) log::Warn("cannot record event", {{"error", seq.status().ToString()}});
+  if (hooks_.append_event) {
+    hooks_.append_event(std::move(e));
+  } else if (auto seq = store_.AppendEvent(e); !seq.ok()) {
+    log::Warn("cannot record event", {{"error", seq.status().ToString()}});
+  }
   if (hooks_.on_change) hooks_.on_change();
 }
 
@@ -229,6 +232,7 @@ StatusOr<ControlApi::Reply> ControlApi::UpdateComponent(const std::string& name,
 
 StatusOr<ControlApi::Reply> ControlApi::DeleteComponent(const std::string& name) {
   ASSIGN_OR_RETURN(int64_t rev, store_.Delete(ObjectKind::kInferenceComponent, name));
+  if (hooks_.on_component_deleted) hooks_.on_component_deleted(name);
   Record("inference_component", name, "Deleted", "deleted; its copies drain");
   return Reply{status::ok, {{"name", name}, {"deleted", true}, {"revision", rev}}};
 }
@@ -267,15 +271,27 @@ StatusOr<std::vector<InferenceComponent>> ControlApi::ListComponents() {
 StatusOr<ControlApi::Reply> ControlApi::ListEvents(std::string_view query) {
   store::EventQuery q;
   q.subject_name = QueryParam(query, "subject");
+  q.include_copies = true;  // a component's events with its copies' (a copy has none of its own)
   ASSIGN_OR_RETURN(q.after_sequence, QueryInt(query, "after", 0));
   ASSIGN_OR_RETURN(int64_t limit, QueryInt(query, "limit", 100));
   q.limit = static_cast<int>(std::min<int64_t>(limit, 10000));
   q.newest = true;
   ASSIGN_OR_RETURN(std::vector<store::Event> events, store_.ListEvents(q));
+  // Events the store refused so far come after the stored ones, with no sequence yet.
+  if (hooks_.pending_events) {
+    for (store::Event& e : hooks_.pending_events(q)) events.push_back(std::move(e));
+    if (q.limit > 0 && events.size() > static_cast<size_t>(q.limit))
+      events.erase(events.begin(), events.end() - q.limit);
+  }
   json items = json::array();
   for (const auto& e : events) {
-    items.push_back({{"sequence", e.sequence}, {"time_ms", e.time_ms}, {"kind", e.subject_kind},
-                     {"name", e.subject_name}, {"reason", e.reason}, {"message", e.message}});
+    json item = {{"sequence", e.sequence}, {"time_ms", e.time_ms}, {"kind", e.subject_kind},
+                 {"name", e.subject_name}, {"reason", e.reason}, {"message", e.message}};
+    if (e.sequence == 0) {
+      item["sequence"] = nullptr;
+      item["pending"] = true;
+    }
+    items.push_back(std::move(item));
   }
   return Reply{status::ok, {{"events", items}}};
 }

@@ -6,7 +6,7 @@
 //   GET    /v1/inference-components/{name}    describe (spec + status)
 //   PATCH  /v1/inference-components/{name}    update (copies, scaling, priority, model, ...)
 //   DELETE /v1/inference-components/{name}    delete (its copies drain)
-//   GET    /v1/events[?subject=NAME&after=SEQ&limit=N]
+//   GET    /v1/events[?subject=NAME&after=SEQ&limit=N]  (a component's subject includes its copies)
 //   GET    /v1/devices
 //
 // Every write is validated (fields named in 4xx errors), stored durably (StateStore) before it
@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -44,6 +45,14 @@ struct ControlHooks {
   // Called after an acknowledged update that sets copies.initial (even to the value it had):
   // the user's explicit copy count, which the autoscaler takes as given. May be empty.
   std::function<void(const std::string& component, int copies)> on_copies_set;
+  // Called after an acknowledged delete of a component, before the reply (e.g. to stop routing
+  // to it at once, rather than at the next reconcile). May be empty.
+  std::function<void(const std::string& component)> on_component_deleted;
+  // Where the API's events go (control/event_log.h, which keeps what the store refuses) and the
+  // events not written yet, which GET /v1/events lists after the stored ones. Empty: events are
+  // appended to the store directly (a failure is logged) and none are pending.
+  std::function<void(store::Event)> append_event;
+  std::function<std::vector<store::Event>(const store::EventQuery&)> pending_events;
 };
 
 class ControlApi {

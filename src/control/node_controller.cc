@@ -34,6 +34,25 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The n of a runner log "<component>-<n>.log", or 0 for other files.
+int CopyNumber(const std::filesystem::path& file) {
+  if (file.extension() != ".log") return 0;
+  const std::string stem = file.stem().string();
+  const size_t dash = stem.rfind('-');
+  if (dash == std::string::npos || dash + 1 == stem.size() || stem.size() - dash > 9) return 0;
+  int n = 0;
+  for (size_t i = dash + 1; i < stem.size(); ++i) {
+    if (stem[i] < '0' || stem[i] > '9') return 0;
+    n = n * 10 + (stem[i] - '0');
+  }
+  return n;
+}
+
+void RemoveSocket(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+}
+
 }  // namespace
 
 NodeController::NodeController(store::StateStore& store, ControlApi& api, DeviceInventory inventory,
@@ -47,6 +66,15 @@ NodeController::NodeController(store::StateStore& store, ControlApi& api, Device
                            },
                            options_.overheads}) {
   std::filesystem::create_directories(options_.runtime_dir);
+  if (options_.events == nullptr) own_events_ = std::make_unique<EventLog>(store_, EventLogOptions{});
+  events_ = options_.events != nullptr ? options_.events : own_events_.get();
+  // Runner sockets left by a serve that ended without stopping its copies are stale (no runner
+  // of this node runs yet), and copy ids continue after the highest one used before.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.runtime_dir, ec)) {
+    if (entry.path().extension() == ".sock") RemoveSocket(entry.path().string());
+    next_copy_ = std::max(next_copy_, CopyNumber(entry.path()) + 1);
+  }
 }
 
 NodeController::~NodeController() {
@@ -62,9 +90,24 @@ bool NodeController::AnyCopyLoading() const {
 }
 
 void NodeController::Record(const std::string& subject, const std::string& reason, const std::string& message) {
-  store::Event e{0, NowMs(), "copy", subject, reason, message};
-  (void)store_.AppendEvent(e);
+  events_->Append(store::Event{0, NowMs(), "copy", subject, reason, message});
   log::Info(message, {{"subject", subject}, {"reason", reason}});
+}
+
+void NodeController::RecordComponent(const std::string& component, const std::string& reason,
+                                     const std::string& message) {
+  events_->Append(store::Event{0, NowMs(), "inference_component", component, reason, message});
+  log::Info(message, {{"subject", component}, {"reason", reason}});
+}
+
+int NodeController::RunnerThreads(const InferenceComponent& spec) const {
+  return options_.threads_per_copy > 0 ? options_.threads_per_copy
+                                       : std::max(1, static_cast<int>(spec.compute.cpu_cores));
+}
+
+InferenceComponent NodeController::WithCpuReservation(InferenceComponent spec) const {
+  if (spec.compute.cpu_cores <= 0) spec.compute.cpu_cores = RunnerThreads(spec);
+  return spec;
 }
 
 void NodeController::PinToDevices(const policy::Assignment& assignment, agent::RunnerLaunch& launch) const {
@@ -83,8 +126,7 @@ void NodeController::StartCopy(const InferenceComponent& spec, const policy::Sta
   launch.context = spec.startup.context_length;
   launch.parallel = spec.startup.parallel;
   launch.load_mode = spec.startup.load_mode;
-  launch.threads = options_.threads_per_copy > 0 ? options_.threads_per_copy
-                                                 : std::max(1, static_cast<int>(spec.compute.cpu_cores));
+  launch.threads = RunnerThreads(spec);
   PinToDevices(start.assignment, launch);
   auto sink = [this](const agent::CopyEvent& e) { Record(e.copy_id, e.reason, e.message); };
   auto sup = agent::CopySupervisor::Create(id, launch, options_.supervisor, sink);
@@ -102,6 +144,7 @@ void NodeController::StartCopy(const InferenceComponent& spec, const policy::Sta
 }
 
 void NodeController::Tick(agent::SupervisorTime now) {
+  events_->Flush();  // events the store refused earlier
   auto specs = api_.ListComponents();
   if (!specs.ok()) {
     log::Warn("cannot read components", {{"error", specs.status().ToString()}});
@@ -111,10 +154,8 @@ void NodeController::Tick(agent::SupervisorTime now) {
   if (options_.autoscaler != nullptr) {
     for (const ScaleChange& c : options_.autoscaler->Tick(*specs, now)) {
       const char* reason = c.decision.direction == policy::ScaleDirection::kOut ? "ScaledOut" : "ScaledIn";
-      store::Event e{0, NowMs(), "inference_component", c.component, reason,
-                     "desired copies " + std::to_string(c.decision.desired) + ": " + c.decision.reason};
-      (void)store_.AppendEvent(e);
-      log::Info(e.message, {{"subject", c.component}, {"reason", reason}});
+      RecordComponent(c.component, reason,
+                      "desired copies " + std::to_string(c.decision.desired) + ": " + c.decision.reason);
     }
   }
   in_flight_ = options_.copy_in_flight ? options_.copy_in_flight() : std::map<std::string, int64_t>{};
@@ -128,7 +169,7 @@ void NodeController::Tick(agent::SupervisorTime now) {
       ++k.revision;
     }
     policy::ComponentView v;
-    v.spec = s;
+    v.spec = WithCpuReservation(s);
     v.revision = k.revision;
     v.replacement_revision = k.revision;
     v.desired_copies = options_.autoscaler ? options_.autoscaler->Desired(s) : s.copies.initial;
@@ -169,12 +210,28 @@ void NodeController::Tick(agent::SupervisorTime now) {
     }
     (void)policy::ApplyAssignment(s.assignment, &node);
   }
+  // Why components lack copies: unplaced (no room now: CopyUnplaced), or failed (as many copies
+  // of the current spec failed as are wanted: CopyFailed, with the copies' last error).
+  conditions_.clear();
+  failed_.clear();
   for (const auto& u : plan.unplaced) {
+    const bool failed = u.copies_failed;
+    std::string message = u.reason.message();
+    if (failed) {
+      for (const auto& [id, c] : copies_) {
+        if (c.component == u.component && c.supervisor->state() == agent::CopyState::kFailed &&
+            !c.supervisor->last_error().empty()) {
+          message += "; last error (" + id + "): " + c.supervisor->last_error();
+        }
+      }
+      failed_[u.component] = message;
+    }
+    const char* reason = failed ? "CopyFailed" : "CopyUnplaced";
+    conditions_[u.component] = {reason, message};
     std::string& last = last_unplaced_[u.component];
-    if (last != u.reason.message()) {
-      last = u.reason.message();
-      store::Event e{0, NowMs(), "inference_component", u.component, "CopyUnplaced", u.reason.message()};
-      (void)store_.AppendEvent(e);
+    if (last != message) {
+      last = message;
+      RecordComponent(u.component, reason, message);
     }
   }
   if (!plan.unplaced.empty()) Evict(*specs, plan, node, now);
@@ -210,7 +267,16 @@ void NodeController::Tick(agent::SupervisorTime now) {
       }
     }
   }
-  std::erase_if(copies_, [](const auto& kv) { return kv.second.supervisor->state() == agent::CopyState::kStopped; });
+  // Stopped copies are gone; failed ones stay (status shows them) until their component is
+  // deleted. Either way their runner has exited: its socket goes.
+  std::set<std::string> names;
+  for (const InferenceComponent& s : *specs) names.insert(s.name);
+  std::erase_if(copies_, [&](const auto& kv) {
+    const agent::CopyState st = kv.second.supervisor->state();
+    const bool gone = st == agent::CopyState::kStopped || (st == agent::CopyState::kFailed && !names.count(kv.second.component));
+    if (agent::IsFinal(st)) RemoveSocket(options_.runtime_dir + "/" + kv.first + ".sock");
+    return gone;
+  });
   if (options_.metrics != nullptr && now >= next_scrape_) ScrapeCopyStats(now);
   if (now >= next_memory_) MeasureMemory(now);
   Publish(*specs, desired);
@@ -351,6 +417,7 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
   std::map<std::string, int> reservations;                      // device -> copies
   std::map<std::string, int> loading;                           // component -> copies loading
   std::vector<std::string> ready_ids;
+  std::set<std::string> published;  // components routed after this tick
   // Copy choice is per endpoint (least outstanding by default).
   std::map<std::string, policy::RoutingStrategy> routing;
   if (auto endpoints = store_.List(store::ObjectKind::kEndpoint); endpoints.ok()) {
@@ -416,10 +483,20 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
   }
   for (auto& [name, route] : routes) {
     if (auto u = unplaceable_.find(name); u != unplaceable_.end() && route.coming == 0) route.unplaced = u->second;
+    if (auto f = failed_.find(name); f != failed_.end() && route.coming == 0 && route.ready.empty())
+      route.failed = f->second;
+    if (auto c = conditions_.find(name); c != conditions_.end())
+      status[name]["condition"] = {{"reason", c->second.first}, {"message", c->second.second}};
+    // Removed from the directory since this tick read the specs: deleted through the API
+    // (ControlHooks::on_component_deleted). Not published again, even from this stale list.
+    if (routed_.count(name) && directory_->Find(name) == nullptr) continue;
     directory_->Set(name, route);
+    published.insert(name);
   }
+  Unpublish(published);
   if (options_.metrics != nullptr) {
     for (const InferenceComponent& s : specs) {
+      if (!published.count(s.name)) continue;
       Labels l = {{"component", s.name}};
       options_.metrics->Get(metric::kCopiesReady, l).Set(status[s.name]["ready_copies"].get<int>());
       options_.metrics->Get(metric::kCopiesLoading, l).Set(loading[s.name]);
@@ -451,6 +528,26 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
   std::lock_guard<std::mutex> l(mu_);
   status_ = std::move(status);
   devices_ = {{"devices", devices}, {"cpu_cores", inventory_.cpu_cores}};
+}
+
+void NodeController::Unpublish(const std::set<std::string>& published) {
+  for (auto it = routed_.begin(); it != routed_.end();) {
+    if (published.count(*it)) {
+      ++it;
+      continue;
+    }
+    // Deleted: requests for it are answered 404 from now on (held ones included), and its
+    // gauges go (its counters stay: they are history).
+    directory_->Remove(*it);
+    if (options_.metrics != nullptr) {
+      const Labels l = {{"component", *it}};
+      for (const char* name : {metric::kCopiesReady, metric::kCopiesLoading, metric::kCopiesDesired})
+        options_.metrics->Remove(name, l);
+    }
+    last_unplaced_.erase(*it);
+    it = routed_.erase(it);
+  }
+  routed_.insert(published.begin(), published.end());
 }
 
 void NodeController::PublishMetrics(const std::map<std::string, std::pair<int64_t, int64_t>>& reserved,

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,7 @@
 #include "agent/process_memory.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
+#include "control/event_log.h"
 #include "control/memory_monitor.h"
 #include "core/device.h"
 #include "core/metrics.h"
@@ -41,6 +43,9 @@ struct NodeControllerOptions {
   std::string cohost_binary;   // the runner executable
   std::string runtime_dir;     // sockets and runner logs go here
   int threads_per_copy = 0;    // compute threads of each runner; 0: the copy's cpu_cores, at least 1
+  // Where copy, scaling and placement events go (shared with the control API, so one queue keeps
+  // what the store refuses); null: the controller appends through an EventLog of its own.
+  EventLog* events = nullptr;
   agent::SupervisorOptions supervisor;
   // Desired copy counts; null: every component runs copies.initial. Must outlive the controller.
   Autoscaler* autoscaler = nullptr;
@@ -79,7 +84,9 @@ class NodeController {
   // (a cold request waits on it). Owner thread, like Tick().
   bool AnyCopyLoading() const;
 
-  // The "status" object of a component for the control API.
+  // The "status" object of a component for the control API. Besides the copies, "condition"
+  // ({"reason", "message"}) says why the component lacks copies while it does: "CopyUnplaced" (a
+  // copy fits nowhere now) or "CopyFailed" (its copies failed; the message has their last error).
   nlohmann::json ComponentStatus(const std::string& component) const;
   // GET /v1/devices: devices, virtual or not, with their reservations, per-process overhead, the
   // memory their copies use, and whether compute shares on each are enforced ("shares_enforced",
@@ -129,6 +136,13 @@ class NodeController {
   void PublishMetrics(const std::map<std::string, std::pair<int64_t, int64_t>>& reserved,
                       const std::map<std::string, int>& reservations);
   void Record(const std::string& subject, const std::string& reason, const std::string& message);
+  void RecordComponent(const std::string& component, const std::string& reason, const std::string& message);
+  // What a copy of `spec` reserves in CPU cores: its cpu_cores, or when that is 0 the threads its
+  // runner computes with (no CPU over-commit by default).
+  InferenceComponent WithCpuReservation(InferenceComponent spec) const;
+  int RunnerThreads(const InferenceComponent& spec) const;
+  // Stops routing to components that are gone from the store and drops their series.
+  void Unpublish(const std::set<std::string>& published);
 
   store::StateStore& store_;
   ControlApi& api_;
@@ -144,11 +158,20 @@ class NodeController {
   // before components of its priority: policy::ComponentView::evicted_for) or they are gone.
   std::map<std::string, std::vector<std::string>> evicting_for_;
   std::map<std::string, std::string> unplaceable_;  // component -> why its copy fits on no device even when empty
+  std::map<std::string, std::string> failed_;       // component -> why it starts no more copies (they failed)
+  // component -> (event reason, message) while it lacks copies it wants (status "condition").
+  std::map<std::string, std::pair<std::string, std::string>> conditions_;
+  std::set<std::string> routed_;                    // components published to the directory
+  std::unique_ptr<EventLog> own_events_;            // when options_.events is null
+  EventLog* events_ = nullptr;
   std::map<std::string, int64_t> in_flight_;  // copy id -> requests in flight, at this tick
   std::vector<std::string> last_ready_;       // ready copy ids at the last Publish
   agent::SupervisorTime next_scrape_{};       // when ScrapeCopyStats runs next
   agent::SupervisorTime next_memory_{};       // when MeasureMemory runs next
   MemoryMonitor memory_;
+  // Copy ids are "<component>-<n>" with n counting up across the node's life: at start it
+  // continues after the highest n among the runner logs in runtime_dir, so a restarted serve
+  // does not reuse an id (nor append to its log).
   int next_copy_ = 1;
 
   // Snapshot for other threads, guarded by mu_.

@@ -43,6 +43,9 @@ void DeclareAll(MetricsRegistry& r) {
   r.Declare(kDeviceReservations, kG, "Copies holding a reservation on the device.");
   r.Declare(kCopyLoadSeconds, kH, "Seconds from placing a copy to it being ready.", lat);
   r.Declare(kCopyLoadBytesTotal, kC, "Bytes of model files loaded by copies that became ready.");
+  r.Declare(kEventWriteFailuresTotal, kC, "Event writes the state store refused (the events are kept and retried).");
+  r.Declare(kEventsPending, kG, "Events kept in memory until the state store takes them.");
+  r.Declare(kEventsDroppedTotal, kC, "Events lost because the in-memory queue of unwritten events was full.");
 }
 
 }  // namespace cohost::metric

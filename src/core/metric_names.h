@@ -70,6 +70,13 @@ inline constexpr char kCopyLoadTotalBytes[] = "cohost_copy_load_total_bytes";
 // Loads, per component: bytes of model files of copies that became ready.
 inline constexpr char kCopyLoadBytesTotal[] = "cohost_copy_load_bytes_total";
 
+// The event log (control/event_log.h): event writes the store refused (a full disk, a read-only
+// file system), events kept in memory until the store takes them, and those dropped because
+// that queue was full.
+inline constexpr char kEventWriteFailuresTotal[] = "cohost_event_write_failures_total";
+inline constexpr char kEventsPending[] = "cohost_events_pending";
+inline constexpr char kEventsDroppedTotal[] = "cohost_events_dropped_total";
+
 // Declares every family above in `registry` (idempotent).
 void DeclareAll(MetricsRegistry& registry);
 

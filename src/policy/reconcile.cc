@@ -97,7 +97,8 @@ ReconcilePlan Reconcile(const std::vector<ComponentView>& components,
     if (missing > 0 && t.current_failed >= std::max(1, desired)) {
       plan.unplaced.push_back({c->spec.name, Status(StatusCode::kFailedPrecondition,
                                                     std::to_string(t.current_failed) +
-                                                        " copies failed; not starting more until the spec changes")});
+                                                        " copies failed; not starting more until the spec changes"),
+                               /*copies_failed=*/true});
       continue;
     }
     for (int i = 0; i < missing; ++i) {

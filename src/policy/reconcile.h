@@ -66,6 +66,8 @@ struct DrainCopy {
 struct Unplaced {
   std::string component;
   Status reason;  // kResourceExhausted with the placement refusal, or kFailedPrecondition
+  // True when no copy is started because the current spec's copies failed (not for lack of room).
+  bool copies_failed = false;
 };
 
 struct ReconcilePlan {

@@ -153,6 +153,7 @@ TEST(ReconcileTest, RepeatedFailuresStopNewStarts) {
   EXPECT_TRUE(p.start.empty());
   ASSERT_EQ(p.unplaced.size(), 1u);
   EXPECT_EQ(p.unplaced[0].reason.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(p.unplaced[0].copies_failed);
   // A new spec revision tries again.
   p = Reconcile({Component("chat", 2, 2)}, copies, TwoGpus());
   EXPECT_EQ(p.start.size(), 2u);

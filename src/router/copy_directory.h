@@ -38,6 +38,10 @@ struct ComponentRoute {
   // Set when no copy is ready or coming and a wanted copy would not fit on the node even with
   // nothing else on it: why. Requests are then answered 503 at once rather than held.
   std::string unplaced;
+  // Set when no copy is ready or coming because the component's copies failed (a crash loop, a
+  // load failure) and no more are started until its spec changes: why, with their last error.
+  // Requests are then answered 503 at once rather than held.
+  std::string failed;
 };
 
 // A component as GET /v1/models shows it.

@@ -101,9 +101,13 @@ std::string AvailableModels(const CopyDirectory& directory) {
   return names.empty() ? "none are deployed" : "available models: " + names;
 }
 
-// Why a component with no copy coming cannot serve (ComponentRoute::unplaced).
-std::string UnplacedMessage(const std::string& model, const ComponentRoute& route) {
-  return "model '" + model + "' has no running copy and none fits on this node's devices: " + route.unplaced;
+// Why a component with no copy coming cannot serve (ComponentRoute::unplaced or ::failed), or
+// "" when one may still come.
+std::string UnavailableMessage(const std::string& model, const ComponentRoute& route) {
+  if (!route.failed.empty()) return "model '" + model + "' has no running copy: its copies failed: " + route.failed;
+  if (!route.unplaced.empty())
+    return "model '" + model + "' has no running copy and none fits on this node's devices: " + route.unplaced;
+  return {};
 }
 
 // Response headers worth passing on besides the body's type.
@@ -315,13 +319,13 @@ void Router::CountOutcome(const std::string& model, const char* outcome) {
 awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
     net::Exchange& ex, const std::string& model, std::shared_ptr<const ComponentRoute> route) {
   auto unavailable = [&ex](int after, std::string why) { return RespondUnavailable(ex, after, std::move(why)); };
-  // No copy is coming because none fits: answer now rather than hold (or hold on).
-  auto refuse_unplaced = [&](const ComponentRoute& r) {
+  // No copy is coming because none fits or they failed: answer now rather than hold (or hold on).
+  auto refuse_unplaced = [&](std::string why) {
     CountOutcome(model, "rejected");
-    return unavailable(options_.retry_after_unavailable_s, UnplacedMessage(model, r));
+    return unavailable(options_.retry_after_unavailable_s, std::move(why));
   };
-  if (!route->unplaced.empty()) {
-    co_await refuse_unplaced(*route);
+  if (std::string why = UnavailableMessage(model, *route); !why.empty()) {
+    co_await refuse_unplaced(std::move(why));
     co_return nullptr;
   }
   if (route->max_held <= 0) {
@@ -355,8 +359,8 @@ awaitable<std::shared_ptr<const ComponentRoute>> Router::Hold(
       co_return nullptr;
     }
     if (!route->ready.empty()) break;
-    if (!route->unplaced.empty()) {
-      co_await refuse_unplaced(*route);
+    if (std::string why = UnavailableMessage(model, *route); !why.empty()) {
+      co_await refuse_unplaced(std::move(why));
       co_return nullptr;
     }
     if (Clock::now() >= deadline) {

@@ -5,10 +5,12 @@
 // Routes: POST /v1/completions, POST /v1/chat/completions, GET /v1/models (components and their
 // states), GET /healthz. Errors:
 //   400 a body without a valid "model" or "stream" (param names the field)
-//   404 an unknown model; the message lists the available ones (code "model_not_found")
+//   404 an unknown model; the message lists the available ones (code "model_not_found"); a
+//       component deleted while its request was held (at once, when it leaves the directory)
 //   503 + Retry-After: no ready copy and the component holds no requests (max_held 0), none is
 //       coming because a copy fits on none of the node's devices even when they are empty
-//       (ComponentRoute::unplaced; also ends a hold), its
+//       (ComponentRoute::unplaced; also ends a hold), its copies failed and no more are started
+//       (ComponentRoute::failed, with their last error; also ends a hold), its
 //       hold queue is full, a held request waited past the hold timeout, or every ready copy
 //       failed before answering.
 // Cold start: a request for a component with no ready copy is held (HoldQueue, bounded per

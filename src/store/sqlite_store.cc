@@ -157,7 +157,9 @@ Status SqliteStore::PrepareSchema() {
 // string matches any kind or name.
 #define COHOST_EVENT_COLUMNS "sequence, time_ms, subject_kind, subject_name, reason, message"
 #define COHOST_EVENT_FILTER \
-  "sequence > ?1 AND (?2 = '' OR subject_kind = ?2) AND (?3 = '' OR subject_name = ?3)"
+  "sequence > ?1 AND (?2 = '' OR subject_kind = ?2) AND (?3 = '' OR subject_name = ?3 OR "        \
+  "(?5 AND subject_kind = 'copy' AND subject_name GLOB ?3 || '-[0-9]*' AND "                     \
+  "subject_name NOT GLOB ?3 || '-*[^0-9]*'))"
 
 Status SqliteStore::PrepareStatements() {
   auto s = std::make_unique<Statements>();
@@ -446,6 +448,7 @@ StatusOr<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& query) {
   use->Bind(2, query.subject_kind);
   use->Bind(3, query.subject_name);
   use->Bind(4, static_cast<int64_t>(query.limit > 0 ? query.limit : -1));  // -1: no limit
+  use->Bind(5, static_cast<int64_t>(query.include_copies ? 1 : 0));
   std::vector<Event> events;
   while (true) {
     ASSIGN_OR_RETURN(bool row, use->Step());

@@ -298,6 +298,26 @@ TEST_F(SqliteStoreTest, EventsAreOrderedAndFiltered) {
   EXPECT_TRUE(store->ListEvents(Query("", "nobody"))->empty());
 }
 
+TEST_F(SqliteStoreTest, ComponentEventsIncludeItsCopiesOnlyWhenAsked) {
+  auto store = OpenOrDie();
+  const std::vector<Event> input = {
+      {0, 1, "inference_component", "alpha", "Created", "created"},
+      {0, 2, "copy", "alpha-1", "CopyPlaced", "placed"},
+      {0, 3, "copy", "alpha-beta-1", "CopyPlaced", "another component's copy"},
+      {0, 4, "copy", "alpha-12", "CopyReady", "ready"},
+      {0, 5, "inference_component", "alpha-1", "Created", "a component named like a copy"},
+      {0, 6, "copy", "alpha-2x", "CopyPlaced", "not a copy id of alpha"},
+  };
+  for (const Event& e : input) ASSERT_TRUE(store->AppendEvent(e).ok());
+  EventQuery q = Query("", "alpha");
+  EXPECT_THAT(Sequences(*store->ListEvents(q)), ElementsAre(1));
+  q.include_copies = true;
+  EXPECT_THAT(Sequences(*store->ListEvents(q)), ElementsAre(1, 2, 4));
+  q.newest = true;
+  q.limit = 2;
+  EXPECT_THAT(Sequences(*store->ListEvents(q)), ElementsAre(2, 4));
+}
+
 TEST_F(SqliteStoreTest, EventRetentionDropsTheOldest) {
   {
     auto store = OpenOrDie(MaxEvents(5));

@@ -115,6 +115,9 @@ struct Event {
 struct EventQuery {
   std::string subject_kind;    // only events about this kind; empty: any kind
   std::string subject_name;    // only events about this name; empty: any name
+  // With subject_name: also the events of that component's copies (subject_kind "copy", named
+  // "<subject_name>-<digits>", e.g. "alpha-3" for "alpha" but not "alpha-beta-1").
+  bool include_copies = false;
   int64_t after_sequence = 0;  // only events with a greater sequence number (for polling)
   int limit = 0;               // at most this many; 0 or negative: no limit
   // Which events a limit keeps: false, the oldest matching ones (to page forward with
