@@ -17,12 +17,19 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// A model file that no runner can load (a truncated copy of the small model).
-std::string BrokenModel(const TempDir& dir) {
-  const std::string path = dir.File("broken.gguf");
+// A copy of the small model (creating a component measures it, so it must be good then).
+std::string FragileModel(const TempDir& dir) {
+  const std::string path = dir.File("fragile.gguf");
   std::filesystem::copy_file(SmallModel(), path);
-  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
   return path;
+}
+
+// Replaces the model with a truncated one, which no runner can load.
+void Break(const std::string& path) {
+  const std::string bad = path + ".new";
+  std::filesystem::copy_file(SmallModel(), bad);
+  std::filesystem::resize_file(bad, std::filesystem::file_size(bad) / 2);
+  std::filesystem::rename(bad, path);
 }
 
 class ServeLifecycleTest : public ::testing::Test {
@@ -49,8 +56,8 @@ class ServeLifecycleTest : public ::testing::Test {
     return false;
   }
   // A component held for a long time while it has no copy: a cold request waits for it.
-  json Held(const std::string& name, const std::string& model) {
-    json spec = ComponentSpec(name, model, 0.25, 1);
+  json Held(const std::string& name, const std::string& model, int copies) {
+    json spec = ComponentSpec(name, model, 0.25, copies);
     spec["scaling"] = {{"hold_timeout_s", 300}, {"max_held_requests", 8}};
     return spec;
   }
@@ -84,7 +91,10 @@ TEST_F(ServeLifecycleTest, DeletedComponentStopsRoutingAtOnceAndItsCopiesAndSeri
 }
 
 TEST_F(ServeLifecycleTest, FailedCopiesAnswerAtOnceWithTheReasonAndDescribeShowsIt) {
-  Create(Held("broken", BrokenModel(dir_)));
+  const std::string model = FragileModel(dir_);
+  Create(Held("broken", model, 0));
+  Break(model);
+  ASSERT_EQ(serve_->Call("PATCH", "/v1/inference-components/broken", {{"copies", {{"initial", 1}}}}).status, 200);
   // The copy fails to load until the supervisor gives up.
   ASSERT_TRUE(WaitUntil([&] {
     JsonResponse d = serve_->Call("GET", "/v1/inference-components/broken");
@@ -109,17 +119,20 @@ TEST_F(ServeLifecycleTest, FailedCopiesAnswerAtOnceWithTheReasonAndDescribeShows
 }
 
 TEST_F(ServeLifecycleTest, DeletingAComponentInACrashLoopReleasesItsHeldRequests) {
-  Create(Held("looping", BrokenModel(dir_)));
+  const std::string model = FragileModel(dir_);
+  Create(Held("looping", model, 0));
+  Break(model);  // the held request scales it from zero into a crash loop
+  ASSERT_TRUE(WaitUntil([&] { return Listed("looping"); }));  // published to the router
   JsonResponse held;
   Clock::time_point answered;
   std::thread client([&] {
     held = Complete("looping", std::chrono::seconds(320));
     answered = Clock::now();
   });
-  ASSERT_TRUE(WaitUntil([&] { return serve_->Metric("cohost_requests_held{component=\"looping\"}") == 1; }))
+  EXPECT_TRUE(WaitUntil([&] { return serve_->Metric("cohost_requests_held{component=\"looping\"}") == 1; }))
       << serve_->Log();
   const Clock::time_point deleted = Clock::now();
-  ASSERT_EQ(serve_->Call("DELETE", "/v1/inference-components/looping").status, 200);
+  EXPECT_EQ(serve_->Call("DELETE", "/v1/inference-components/looping").status, 200);
   client.join();
   EXPECT_EQ(held.status, 404) << held.raw;
   EXPECT_NE(held.raw.find("deleted"), std::string::npos) << held.raw;
@@ -163,7 +176,11 @@ TEST_F(ServeLifecycleTest, CopyIdsContinueAfterARestartAndStaleSocketsAreCleaned
   const std::string id = serve_->Copies("alpha")[0]["id"];
   EXPECT_EQ(id, "alpha-2");  // after the highest id of the runner logs in the runtime dir
   EXPECT_FALSE(std::filesystem::exists(stale));
-  EXPECT_EQ(ReadFile(dir_.path() + "/run/alpha-1.log"), first_log);  // not reused
+  // Not reused: the old log holds one load (the old runner may have added its exit lines).
+  const std::string old_log = ReadFile(dir_.path() + "/run/alpha-1.log");
+  EXPECT_EQ(old_log.rfind(first_log, 0), 0u) << old_log;
+  EXPECT_EQ(old_log.find("loading model", old_log.find("loading model") + 1), std::string::npos) << old_log;
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/run/alpha-2.log"));
   EXPECT_EQ(Complete("alpha").status, 200);
 }
 
