@@ -27,6 +27,16 @@ class ControlApiTest : public ::testing::Test {
     };
     hooks.component_status = [](const std::string&) { return json{{"desired_copies", 1}}; };
     hooks.on_change = [this] { ++changes_; };
+    hooks.on_component_deleted = [this](const std::string& name) { deleted_.push_back(name); };
+    hooks.pending_events = [this](const store::EventQuery& q) {
+      std::vector<store::Event> out;
+      for (const store::Event& e : pending_) {
+        if (q.subject_name.empty() || e.subject_name == q.subject_name ||
+            (q.include_copies && e.subject_name.rfind(q.subject_name + "-", 0) == 0))
+          out.push_back(e);
+      }
+      return out;
+    };
     api_ = std::make_unique<ControlApi>(*store_, hooks);
     auto server = net::HttpServer::Create({}, [this](net::Exchange& ex) { return api_->Handle(ex); });
     ASSERT_TRUE(server.ok());
@@ -60,6 +70,8 @@ class ControlApiTest : public ::testing::Test {
 
   int64_t now_ms_ = 1'000'000;
   int changes_ = 0;
+  std::vector<std::string> deleted_;
+  std::vector<store::Event> pending_;  // events "the store refused" (control/event_log.h)
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<ControlApi> api_;
   std::unique_ptr<net::HttpServer> server_;
@@ -206,6 +218,27 @@ TEST_F(ControlApiTest, UnknownMethodsAndPaths) {
   EXPECT_EQ(Call("GET", "/v1/devices").body["devices"].size(), 0u);
   EXPECT_TRUE(ControlApi::Owns("/v1/inference-components/x?y=1"));
   EXPECT_FALSE(ControlApi::Owns("/v1/chat/completions"));
+}
+
+TEST_F(ControlApiTest, DeleteTellsTheHookAndEventsIncludeCopiesAndPendingOnes) {
+  CreateMain();
+  ASSERT_EQ(Call("POST", "/v1/inference-components", Component()).status, 201);
+  ASSERT_TRUE(store_->AppendEvent({0, now_ms_, "copy", "chat-1", "CopyPlaced", "placed"}).ok());
+  ASSERT_TRUE(store_->AppendEvent({0, now_ms_, "copy", "chatty-1", "CopyPlaced", "another's"}).ok());
+  pending_.push_back({0, now_ms_, "copy", "chat-1", "exited", "written later"});
+  Reply events = Call("GET", "/v1/events?subject=chat");
+  ASSERT_EQ(events.status, 200);
+  std::vector<std::string> seen;
+  for (const json& e : events.body["events"]) seen.push_back(e["name"].get<std::string>() + ":" + e["reason"].get<std::string>());
+  EXPECT_EQ(seen, (std::vector<std::string>{"chat:Created", "chat-1:CopyPlaced", "chat-1:exited"}));
+  EXPECT_TRUE(events.body["events"].back()["sequence"].is_null());
+  EXPECT_EQ(events.body["events"].back()["pending"], true);
+
+  EXPECT_TRUE(deleted_.empty());
+  ASSERT_EQ(Call("DELETE", "/v1/inference-components/chat").status, 200);
+  EXPECT_EQ(deleted_, (std::vector<std::string>{"chat"}));
+  EXPECT_EQ(Call("DELETE", "/v1/inference-components/chat").status, 404);
+  EXPECT_EQ(deleted_.size(), 1u);  // only acknowledged deletes
 }
 
 }  // namespace
