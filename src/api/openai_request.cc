@@ -1,5 +1,7 @@
 #include "api/openai_request.h"
 
+#include "api/json_body.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -181,22 +183,11 @@ Status RefuseUnsupported(const json& body, RequestKind kind) {
   return Status::Ok();
 }
 
-StatusOr<json> ParseObject(std::string_view body) {
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const json::parse_error& e) {
-    return InvalidArgument("body", std::string("malformed JSON: ") + e.what());
-  }
-  if (!j.is_object()) return InvalidArgument("body", "expected a JSON object, got " + TypeName(j));
-  return j;
-}
-
 }  // namespace
 
 StatusOr<InferenceRequest> ParseInferenceRequest(std::string_view text, RequestKind kind,
                                                  const RequestLimits& limits) {
-  ASSIGN_OR_RETURN(json body, ParseObject(text));
+  ASSIGN_OR_RETURN(json body, ParseJsonObject(text));
   InferenceRequest r;
   r.kind = kind;
   if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
