@@ -37,6 +37,16 @@ TEST(HostileModelTest, RunnerOnAModelWithImpossibleBlockCountExitsOneWithTheKey)
   }
 }
 
+TEST(HostileModelTest, MakeModelSaysWhenTheVocabularyOutgrowsTheRequestedSize) {
+  TempDir dir;
+  ExitResult r = RunCohost({"make-model", "--params", "5M", "--output", dir.File("m.gguf")});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("note: asked for 5.0M parameters, wrote 8.4M"), std::string::npos) << r.output;
+  r = RunCohost({"make-model", "--params", "60M", "--output", dir.File("m60.gguf")});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("note:"), std::string::npos) << r.output;
+}
+
 class HostileServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
