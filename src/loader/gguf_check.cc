@@ -197,16 +197,16 @@ StatusOr<GgufShape> CheckGgufFileHeader(const std::string& path) {
   }
   // Never open what is not a regular file: /dev/zero would be read forever, a FIFO would block.
   if (!S_ISREG(st.st_mode)) {
-    return DataLoss("not a GGUF model file: " + path +
+    return DataLoss("not a GGUF file: " + path +
                     (S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file"));
   }
   char magic[4] = {};
   std::ifstream in(path, std::ios::binary);
   if (!in.read(magic, 4) || std::string_view(magic, 4) != "GGUF")
-    return DataLoss("not a GGUF model file: " + path + " does not start with the GGUF magic");
+    return DataLoss("not a GGUF file: " + path + " does not start with the GGUF magic");
   gguf_init_params params{/*no_alloc=*/true, /*ctx=*/nullptr};
   gguf_context* g = gguf_init_from_file(path.c_str(), params);
-  if (!g) return DataLoss("not a GGUF model file: " + path + " has an unreadable GGUF header");
+  if (!g) return DataLoss("not a GGUF file: " + path + " has an unreadable GGUF header");
   Status checked = CheckGgufHeader(g, static_cast<uint64_t>(st.st_size), path);
   GgufShape shape = ReadGgufShape(g);
   gguf_free(g);
