@@ -96,6 +96,16 @@ TEST_F(HostileServeTest, BadModelFilesAre400NamingModelUriAndServeKeepsServing) 
   EXPECT_EQ(ok.status, 200) << ok.raw;
 }
 
+TEST_F(HostileServeTest, AContextBeyondTheTrainedContextIs400BeforeTheDryRun) {
+  json spec = ComponentSpec("long", SmallModel(), 0.25, 0);
+  spec["startup"] = {{"context_length", 1048576}, {"parallel", 256}};
+  JsonResponse r = serve_->Call("POST", "/v1/inference-components", spec);
+  EXPECT_EQ(r.status, 400) << r.raw;
+  EXPECT_EQ(r.body["error"]["param"], "startup.context_length") << r.raw;
+  EXPECT_NE(r.raw.find("llama.context_length = 4096"), std::string::npos) << r.raw;
+  EXPECT_EQ(serve_->Call("GET", "/healthz").status, 200);
+}
+
 TEST_F(HostileServeTest, PatchWithMistypedFieldsIs400NamingTheField) {
   ASSERT_EQ(serve_->Call("POST", "/v1/inference-components", ComponentSpec("c", SmallModel(), 0.25, 0)).status, 201);
   JsonResponse r = serve_->Call("PATCH", "/v1/inference-components/c", {{"revision", "x"}});
