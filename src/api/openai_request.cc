@@ -1,5 +1,7 @@
 #include "api/openai_request.h"
 
+#include "api/json_body.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -85,6 +87,28 @@ Status ReadStop(const json& body, const RequestLimits& limits, std::vector<std::
     if (s.size() > limits.max_stop_length)
       return InvalidArgument(f, "longer than " + std::to_string(limits.max_stop_length) + " bytes");
     out->push_back(std::move(s));
+  }
+  return Status::Ok();
+}
+
+// logit_bias: {"<token id>": bias, ...}, as OpenAI sends it.
+Status ReadLogitBias(const json& body, const RequestLimits& limits, std::vector<std::pair<int32_t, float>>* out) {
+  auto it = body.find("logit_bias");
+  if (it == body.end() || it->is_null()) return Status::Ok();
+  if (!it->is_object()) return WrongType("logit_bias", "an object mapping token ids to biases", *it);
+  if (static_cast<int>(it->size()) > limits.max_logit_bias)
+    return InvalidArgument("logit_bias", "at most " + std::to_string(limits.max_logit_bias) + " entries allowed");
+  for (auto e = it->begin(); e != it->end(); ++e) {
+    const std::string f = "logit_bias." + e.key();
+    int64_t id = -1;
+    const std::string& k = e.key();
+    if (!k.empty() && k.size() <= 10 && k.find_first_not_of("0123456789") == std::string::npos) id = std::stoll(k);
+    if (id < 0 || id > INT32_MAX) return InvalidArgument(f, "keys must be token ids (integers 0 to 2147483647)");
+    if (!e->is_number()) return WrongType(f, "a number", *e);
+    const double b = e->get<double>();
+    if (!std::isfinite(b) || b < -100 || b > 100)
+      return InvalidArgument(f, "must be between -100 and 100, got " + e->dump());
+    out->emplace_back(static_cast<int32_t>(id), static_cast<float>(b));
   }
   return Status::Ok();
 }
@@ -181,22 +205,11 @@ Status RefuseUnsupported(const json& body, RequestKind kind) {
   return Status::Ok();
 }
 
-StatusOr<json> ParseObject(std::string_view body) {
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const json::parse_error& e) {
-    return InvalidArgument("body", std::string("malformed JSON: ") + e.what());
-  }
-  if (!j.is_object()) return InvalidArgument("body", "expected a JSON object, got " + TypeName(j));
-  return j;
-}
-
 }  // namespace
 
 StatusOr<InferenceRequest> ParseInferenceRequest(std::string_view text, RequestKind kind,
                                                  const RequestLimits& limits) {
-  ASSIGN_OR_RETURN(json body, ParseObject(text));
+  ASSIGN_OR_RETURN(json body, ParseJsonObject(text));
   InferenceRequest r;
   r.kind = kind;
   if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
@@ -228,6 +241,7 @@ StatusOr<InferenceRequest> ParseInferenceRequest(std::string_view text, RequestK
   RETURN_IF_ERROR(ReadInt(body, "seed", INT64_MIN, INT64_MAX, &seed));
   if (seed && *seed >= 0) r.seed = static_cast<uint32_t>(*seed & 0xFFFFFFFF);
   RETURN_IF_ERROR(ReadStop(body, limits, &r.stop));
+  RETURN_IF_ERROR(ReadLogitBias(body, limits, &r.logit_bias));
   RETURN_IF_ERROR(ReadBool(body, "stream", &r.stream));
   RETURN_IF_ERROR(ReadBool(body, "ignore_eos", &r.ignore_eos));
   if (auto so = body.find("stream_options"); so != body.end() && !so->is_null()) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -40,12 +41,16 @@ struct InferenceRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool ignore_eos = false;     // llama.cpp extension: generate past end-of-generation tokens
+  // logit_bias: token id -> bias in [-100, 100], added to the token's logit (-100 bans it).
+  // Ids are checked against the vocabulary by the runner, which knows it.
+  std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 struct RequestLimits {
   int max_stop_strings = 16;
   size_t max_stop_length = 256;
   int max_messages = 4096;
+  int max_logit_bias = 1024;  // entries of logit_bias
 };
 
 // Errors are kInvalidArgument (wrong type, out of range, missing) or kUnimplemented (a valid

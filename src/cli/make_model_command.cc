@@ -33,6 +33,7 @@ int Run(const MakeModelFlags& f) {
   o.weight_type = *type;
   o.seed = f.seed;
   o.chat_template = f.chat_template;
+  int64_t requested = 0;  // --params, when given
   if (!f.params.empty()) {
     auto p = engine::ParseParamCount(f.params);
     if (!p.ok()) {
@@ -40,6 +41,7 @@ int Run(const MakeModelFlags& f) {
       return 2;
     }
     o.shape = engine::ShapeForParams(*p, 32000);
+    requested = *p;
   }
   if (f.n_embd) o.shape.n_embd = f.n_embd;
   if (f.n_layer) o.shape.n_layer = f.n_layer;
@@ -60,6 +62,15 @@ int Run(const MakeModelFlags& f) {
          f.output.c_str(), static_cast<double>(o.shape.ParamCount()) / 1e6, o.shape.n_embd,
          o.shape.n_layer, o.shape.n_head, o.shape.n_head_kv, o.shape.n_ff, 32000,
          engine::WeightTypeName(o.weight_type), static_cast<unsigned long long>(o.seed), secs);
+  if (requested > 0 && o.shape.ParamCount() > requested + requested / 5) {
+    // Small sizes: the embedding and output matrices (2 x vocabulary x width) alone exceed the
+    // budget, and a model needs at least one layer.
+    const int64_t vocab_params = 2LL * 32000 * o.shape.n_embd;
+    printf("note: asked for %.1fM parameters, wrote %.1fM: the 32000-token vocabulary's embedding and "
+           "output matrices take %.1fM of them at width %d; use --n-embd for a smaller model\n",
+           static_cast<double>(requested) / 1e6, static_cast<double>(o.shape.ParamCount()) / 1e6,
+           static_cast<double>(vocab_params) / 1e6, o.shape.n_embd);
+  }
   return 0;
 }
 

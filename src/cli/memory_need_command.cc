@@ -6,6 +6,7 @@
 
 #include "engine/llama_runtime.h"
 #include "engine/memory_estimate.h"
+#include "loader/gguf_check.h"
 
 namespace cohost::cli {
 namespace {
@@ -28,7 +29,17 @@ int Run(const MemoryNeedFlags& f) {
   if (f.ubatch > 0) o.ubatch = f.ubatch;
   o.ubatch = std::min(o.ubatch, o.batch);
   o.threads = 1;  // sizes do not depend on it; one thread starts fastest
-  auto m = engine::EstimateMemory({f.model, f.gpu_layers, true}, o);
+  // A context beyond what the model was trained on is refused before the dry run: it measures
+  // nothing the runner could use, and a huge one made the dry run take minutes and gigabytes.
+  auto shape = loader::CheckGgufFileHeader(f.model);
+  StatusOr<engine::MemoryEstimate> m = shape.status();
+  if (shape.ok() && shape->n_ctx_train > 0 && f.context > shape->n_ctx_train) {
+    m = InvalidArgument("startup.context_length",
+                        "must not exceed the model's trained context (" + shape->arch + ".context_length = " +
+                            std::to_string(shape->n_ctx_train) + "), got " + std::to_string(f.context));
+  } else if (shape.ok()) {
+    m = engine::EstimateMemory({f.model, f.gpu_layers, true}, o);
+  }
   nlohmann::json out;
   if (!m.ok()) {
     out["error"] = {{"code", StatusCodeName(m.status().code())},

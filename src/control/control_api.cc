@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "api/json_body.h"
 #include "core/log.h"
 
 namespace cohost::control {
@@ -16,13 +17,8 @@ constexpr std::string_view kComponents = "/v1/inference-components";
 constexpr std::string_view kEvents = "/v1/events";
 constexpr std::string_view kDevices = "/v1/devices";
 
-StatusOr<json> ParseBody(const std::string& body) {
-  try {
-    return json::parse(body);
-  } catch (const json::parse_error& e) {
-    return InvalidArgument("body", std::string("malformed JSON: ") + e.what());
-  }
-}
+// Every body is a JSON object; errors name the field (api::ParseJsonObject).
+StatusOr<json> ParseBody(const std::string& body) { return api::ParseJsonObject(body); }
 
 // "/v1/endpoints/main" under prefix "/v1/endpoints" -> "main"; "" for the collection itself.
 std::string Tail(std::string_view path, std::string_view prefix) {
@@ -60,6 +56,15 @@ StatusOr<int64_t> QueryInt(std::string_view query, std::string_view key, int64_t
 json WithRevision(json spec, const store::Object& o) {
   spec["revision"] = o.revision;
   return spec;
+}
+
+// The "revision" a PATCH names (optimistic concurrency), or `current` when it names none.
+StatusOr<int64_t> ExpectedRevision(const json& patch, int64_t current) {
+  auto it = patch.find("revision");
+  if (it == patch.end() || it->is_null()) return current;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0)
+    return InvalidArgument("revision", "expected a non-negative integer (the revision you read), got " + it->dump());
+  return it->get<int64_t>();
 }
 
 Status MethodNotAllowed(net::http::verb method, std::string_view path) {
@@ -173,9 +178,16 @@ Status ControlApi::CheckMemory(InferenceComponent* c) {
   if (!hooks_.measure_memory_mib) return Status::Ok();
   StatusOr<int64_t> need = hooks_.measure_memory_mib(*c);
   if (!need.ok()) {
+    // A missing, unreadable or malformed model is the spec's fault (400 naming model.uri); a
+    // spec the limits refuse names its own field (startup.*); a dry run that failed on its own
+    // keeps its code (503 past its limits).
     Status st = need.status();
-    return Status(st.code() == StatusCode::kNotFound ? StatusCode::kInvalidArgument : st.code(),
-                  "cannot measure the model: " + st.message(), "model.uri");
+    const bool bad_model = st.code() == StatusCode::kNotFound || st.code() == StatusCode::kDataLoss ||
+                           st.code() == StatusCode::kInvalidArgument;
+    const bool spec_field = st.field().rfind("startup.", 0) == 0 || st.field().rfind("compute.", 0) == 0;
+    return Status(bad_model ? StatusCode::kInvalidArgument : st.code(),
+                  spec_field ? st.message() : "cannot use the model: " + st.message(),
+                  spec_field ? st.field() : "model.uri");
   }
   if (c->compute.memory_mib == 0) {
     c->compute.memory_mib = *need;
@@ -207,6 +219,7 @@ StatusOr<ControlApi::Reply> ControlApi::CreateComponent(const std::string& body)
 StatusOr<ControlApi::Reply> ControlApi::UpdateComponent(const std::string& name, const std::string& body) {
   ASSIGN_OR_RETURN(json patch, ParseBody(body));
   ASSIGN_OR_RETURN(store::Object current, store_.Get(ObjectKind::kInferenceComponent, name));
+  ASSIGN_OR_RETURN(int64_t expected, ExpectedRevision(patch, current.revision));
   ASSIGN_OR_RETURN(InferenceComponent old, ParseInferenceComponent(current.spec));
   json changes = patch;
   changes.erase("revision");
@@ -219,7 +232,6 @@ StatusOr<ControlApi::Reply> ControlApi::UpdateComponent(const std::string& name,
     if (!memory_declared) c.compute.memory_mib = 0;  // re-measure for the new model or shape
     RETURN_IF_ERROR(CheckMemory(&c));
   }
-  int64_t expected = patch.value("revision", current.revision);
   ASSIGN_OR_RETURN(store::Object o, store_.Update(ObjectKind::kInferenceComponent, name, ToJson(c),
                                                   store::WriteOptions::AtRevision(expected)));
   if (hooks_.on_copies_set && patch.contains("copies") && patch["copies"].is_object() &&

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -21,6 +22,9 @@ struct SamplingParams {
   float repeat_penalty = 1.0f;  // 1 disables
   uint32_t seed = 0;
   bool ignore_eos = false;      // keep generating past end-of-generation tokens
+  // Added to a token's logit before sampling (OpenAI logit_bias); -infinity bans the token.
+  // Token ids must be below the model's vocabulary size.
+  std::vector<std::pair<Token, float>> logit_bias;
 };
 
 enum class FinishReason {

@@ -3,40 +3,19 @@
 #include <gguf.h>
 #include <llama.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "core/log.h"
 #include "engine/llama_runtime.h"
+#include "loader/gguf_check.h"
 
 namespace cohost::engine {
 
 Status CheckGgufFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return NotFound("model file not found: " + path);
-  if (!std::filesystem::is_regular_file(path, ec)) return DataLoss("model path is not a file: " + path);
-  const uint64_t file_size = std::filesystem::file_size(path, ec);
-  char magic[4] = {};
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(magic, 4) || std::string_view(magic, 4) != "GGUF")
-    return DataLoss("not a GGUF file (bad magic): " + path);
-  gguf_init_params params{/*no_alloc=*/true, /*ctx=*/nullptr};
-  gguf_context* g = gguf_init_from_file(path.c_str(), params);
-  if (!g) {
-    std::string why = TakeLlamaErrors();
-    return DataLoss("unreadable GGUF header in " + path + (why.empty() ? "" : ": " + why));
-  }
-  uint64_t need = gguf_get_data_offset(g);
-  for (int64_t i = 0; i < gguf_get_n_tensors(g); ++i) {
-    need = std::max<uint64_t>(need, gguf_get_data_offset(g) + gguf_get_tensor_offset(g, i) +
-                                        gguf_get_tensor_size(g, i));
-  }
-  gguf_free(g);
-  if (file_size < need) {
-    return DataLoss("model file is truncated: " + path + " has " + std::to_string(file_size) +
-                    " bytes, its tensors need " + std::to_string(need));
-  }
-  return Status::Ok();
+  TakeLlamaErrors();
+  StatusOr<loader::GgufShape> checked = loader::CheckGgufFileHeader(path);
+  if (checked.ok()) return Status::Ok();
+  const Status& st = checked.status();
+  std::string why = TakeLlamaErrors();  // gguf's reason for an unreadable header
+  return Status(st.code(), st.message() + (why.empty() ? "" : ": " + why), st.field());
 }
 
 StatusOr<std::unique_ptr<Model>> Model::Load(const ModelOptions& options) {

@@ -2,6 +2,8 @@
 
 #include <llama.h>
 
+#include <vector>
+
 namespace cohost::engine {
 namespace {
 
@@ -11,14 +13,21 @@ bool HasPenalties(const SamplingParams& p) {
 
 }  // namespace
 
-bool BackendSamplable(const SamplingParams& p) { return !HasPenalties(p); }
+// Logit biases sample on the host: cohost does not rely on a backend implementation of them.
+bool BackendSamplable(const SamplingParams& p) { return !HasPenalties(p) && p.logit_bias.empty(); }
 
 Sampler::Sampler(const Model& model, const SamplingParams& p)
     : chain_(llama_sampler_chain_init(llama_sampler_chain_default_params())),
       params_(p),
       n_vocab_(model.n_vocab()) {
   const bool penalties = HasPenalties(p);
-  plain_greedy_ = p.temperature <= 0 && !penalties;
+  plain_greedy_ = p.temperature <= 0 && !penalties && p.logit_bias.empty();
+  if (!p.logit_bias.empty()) {
+    std::vector<llama_logit_bias> biases;
+    for (const auto& [token, bias] : p.logit_bias) biases.push_back({token, bias});
+    llama_sampler_chain_add(chain_, llama_sampler_init_logit_bias(n_vocab_, static_cast<int32_t>(biases.size()),
+                                                                  biases.data()));
+  }
   if (penalties) {
     llama_sampler_chain_add(chain_, llama_sampler_init_penalties(model.n_vocab(), 64, p.repeat_penalty,
                                                                  p.frequency_penalty,
@@ -51,7 +60,7 @@ void Sampler::Detach(llama_context* ctx) {
 }
 
 bool Sampler::ReusableFor(const SamplingParams& p) const {
-  return plain_greedy_ && p.temperature <= 0 && !HasPenalties(p);
+  return plain_greedy_ && p.temperature <= 0 && !HasPenalties(p) && p.logit_bias.empty();
 }
 
 // Two passes: the maximum over eight independent lanes, which the compiler turns into vector max

@@ -171,7 +171,8 @@ StatusOr<uint64_t> Scheduler::Submit(GenerationRequest request) {
                                          " (prompt plus at least one generated token)");
   }
   if (request.max_tokens < 1) return InvalidArgument("max_tokens", "must be at least 1");
-  if (n_prompt + request.max_tokens > slot_context_) {
+  // Compared as room left, not as a sum: prompt + INT32_MAX would overflow and pass.
+  if (request.max_tokens > slot_context_ - n_prompt) {
     return InvalidArgument("max_tokens", std::to_string(request.max_tokens) + " plus the prompt's " +
                                              std::to_string(n_prompt) +
                                              " tokens exceeds the context of " +

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -592,7 +594,10 @@ TEST_F(SchedulerTest, SubmitValidatesPromptAndMaxTokens) {
        {Case{"empty prompt", 0, 4, "prompt"}, Case{"prompt fills the context", ctx, 1, "prompt"},
         Case{"prompt longer than the context", ctx + 10, 1, "prompt"},
         Case{"max_tokens 0", 4, 0, "max_tokens"},
-        Case{"prompt + max_tokens over the context", 10, ctx - 9, "max_tokens"}}) {
+        Case{"prompt + max_tokens over the context", 10, ctx - 9, "max_tokens"},
+        // The sum would overflow int and pass a naive prompt + max_tokens > context check.
+        Case{"max_tokens INT_MAX", 10, std::numeric_limits<int>::max(), "max_tokens"},
+        Case{"max_tokens INT_MAX - prompt", 10, std::numeric_limits<int>::max() - 9, "max_tokens"}}) {
     SCOPED_TRACE(c.name);
     StatusOr<uint64_t> id = s->Submit(Request(Prompt(c.prompt), c.max_tokens, rec));
     ASSERT_FALSE(id.ok());

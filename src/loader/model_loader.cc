@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "core/log.h"
+#include "loader/gguf_check.h"
 #include "loader/manifest.h"
 
 namespace cohost::loader {
@@ -148,7 +149,7 @@ StatusOr<llama_model*> LoadModel(const std::string& uri, const LoaderOptions& op
                                               " works on local files only; use stream (or auto) for " + uri);
     }
     std::error_code ec;
-    if (!std::filesystem::exists(parsed.path, ec)) return NotFound("model file not found: " + parsed.path);
+    RETURN_IF_ERROR(CheckGgufFileHeader(parsed.path).status());
     params.load_mode = mode == LoadMode::kMmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
     llama_model* m = llama_model_load_from_file(parsed.path.c_str(), params);
     if (!m) return DataLoss("llama.cpp could not load " + parsed.path);

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "loader/gguf_check.h"
 #include "loader/manifest.h"
 #include "loader/staging.h"
 
@@ -400,15 +401,7 @@ StatusOr<llama_model*> StreamModel(const ByteSource& source, const llama_model_p
     if (!reader.error.ok()) return reader.error;
     return DataLoss("unreadable GGUF header in " + source.uri());
   }
-  uint64_t need = gguf_get_data_offset(meta.get());
-  for (int64_t i = 0; i < gguf_get_n_tensors(meta.get()); ++i) {
-    need = std::max<uint64_t>(need, gguf_get_data_offset(meta.get()) + gguf_get_tensor_offset(meta.get(), i) +
-                                        gguf_get_tensor_size(meta.get(), i));
-  }
-  if (source.size() < need) {
-    return DataLoss("model file is truncated: " + source.uri() + " has " + std::to_string(source.size()) +
-                    " bytes, its tensors need " + std::to_string(need));
-  }
+  RETURN_IF_ERROR(CheckGgufHeader(meta.get(), source.size(), source.uri()));
   if (options.manifest && options.manifest->file_size() != source.size()) {
     return DataLoss("manifest does not match " + source.uri() + ": it describes " +
                     std::to_string(options.manifest->file_size()) + " bytes, the artifact has " +

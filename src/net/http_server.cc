@@ -52,7 +52,9 @@ asio::awaitable<void> Exchange::RespondError(http::status status, const Status& 
   if (error.code() == StatusCode::kNotFound) type = "not_found_error";
   std::string code;
   if (error.code() == StatusCode::kNotFound && error.field() == "model") code = "model_not_found";
-  if (error.message().find("context") != std::string::npos && error.field() == "prompt")
+  // A chat prompt is named "messages"; over the context it gets the same code as a completion's.
+  if (error.message().find("context") != std::string::npos &&
+      (error.field() == "prompt" || error.field() == "messages"))
     code = "context_length_exceeded";
   co_await Respond(status, ErrorBody(error.message(), type, error.field(), code),
                    "application/json", extra);

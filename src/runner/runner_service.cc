@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <ctime>
+#include <limits>
 #include <random>
 
 #include "api/openai_response.h"
@@ -39,7 +40,22 @@ engine::SamplingParams ToSampling(const api::InferenceRequest& r) {
   p.repeat_penalty = r.repeat_penalty;
   p.seed = r.seed ? *r.seed : FreshSeed();
   p.ignore_eos = r.ignore_eos;
+  // OpenAI: -100 "should result in a ban"; an additive -100 may not be one, -infinity is.
+  for (const auto& [token, bias] : r.logit_bias)
+    p.logit_bias.emplace_back(token, bias <= -100 ? -std::numeric_limits<float>::infinity() : bias);
   return p;
+}
+
+// Every logit_bias token id must be in the vocabulary. Errors: kInvalidArgument naming the entry.
+Status CheckLogitBias(const api::InferenceRequest& r, int n_vocab) {
+  for (const auto& [token, bias] : r.logit_bias) {
+    if (token >= n_vocab) {
+      return InvalidArgument("logit_bias." + std::to_string(token),
+                             "is not a token id of this model (its vocabulary has " + std::to_string(n_vocab) +
+                                 " tokens: 0 to " + std::to_string(n_vocab - 1) + ")");
+    }
+  }
+  return Status::Ok();
 }
 
 // The outcome of relaying one generation.
@@ -131,6 +147,8 @@ awaitable<void> RunnerService::HandleInference(net::Exchange& ex, api::RequestKi
                                       options_.model_name + "'",
                                   "model"));
   }
+  if (Status bias = CheckLogitBias(r, model_.n_vocab()); !bias.ok())
+    co_return co_await ex.RespondError(status::bad_request, bias);
 
   std::string prompt = r.prompt;
   if (kind == api::RequestKind::kChat) {
