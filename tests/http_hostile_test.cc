@@ -1,0 +1,147 @@
+// Hostile HTTP clients against a real runner: invalid UTF-8, bodies without a length, slow
+// clients, descriptor exhaustion and SIGTERM during a stream.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "support/harness.h"
+
+namespace cohost::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+int Connect(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+void SendAll(int fd, const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+
+// Reads until the peer closes (or the 20 s receive timeout).
+std::string ReadToClose(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string Exchange(int port, const std::string& raw) {
+  int fd = Connect(port);
+  EXPECT_GE(fd, 0);
+  SendAll(fd, raw);
+  std::string out = ReadToClose(fd);
+  ::close(fd);
+  return out;
+}
+
+TEST(HttpHostile, InvalidUtf8IsBadRequestNaming_body) {
+  auto runner = Runner::Start(SmallModel());
+  ASSERT_TRUE(runner);
+  for (std::string target : {"/v1/completions", "/v1/chat/completions"}) {
+    std::string body = "{\"model\":\"x\xff\",\"prompt\":\"h\xffi\",\"max_tokens\":2}";
+    std::string out = Exchange(runner->port(), "POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << target << ": " << out;
+    EXPECT_NE(out.find("\"param\":\"body\""), std::string::npos) << out;
+  }
+  EXPECT_EQ(runner->Log().find("handler failed"), std::string::npos);
+}
+
+TEST(HttpHostile, PostWithoutContentLengthIs411) {
+  auto runner = Runner::Start(SmallModel());
+  ASSERT_TRUE(runner);
+  std::string out = Exchange(runner->port(), "POST /v1/completions HTTP/1.0\r\nHost: x\r\n\r\n{\"prompt\":\"hi\"}");
+  EXPECT_EQ(out.rfind("HTTP/1.0 411", 0) == 0 || out.rfind("HTTP/1.1 411", 0) == 0, true) << out;
+  EXPECT_NE(out.find("Content-Length"), std::string::npos) << out;
+}
+
+TEST(HttpHostile, SlowHeadersAndBodiesGet408WhileNormalRequestsWork) {
+  auto runner = Runner::Start(SmallModel(), {"--http-header-timeout-s", "1", "--http-body-timeout-s", "1",
+                                             "--http-idle-timeout-s", "1"});
+  ASSERT_TRUE(runner);
+  auto slow = [&](const std::string& start, const std::string& drip) {
+    int fd = Connect(runner->port());
+    SendAll(fd, start);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string out;
+    for (char c : drip) {  // one byte every 100 ms: the slow client itself, not a wait for state
+      SendAll(fd, std::string(1, c));
+      std::this_thread::sleep_for(100ms);
+      char buf[512];
+      ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        out.append(buf, static_cast<size_t>(n));
+        break;
+      }
+      if (n == 0) break;
+    }
+    out += ReadToClose(fd);
+    ::close(fd);
+    return std::pair(out, std::chrono::steady_clock::now() - t0);
+  };
+  auto [head, head_took] = slow("POST /v1/completions HTTP/1.1\r\n", std::string(200, 'X'));
+  EXPECT_EQ(head.rfind("HTTP/1.1 408", 0), 0u) << head;
+  EXPECT_LT(head_took, 8s);
+  auto [body, body_took] = slow("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{",
+                                std::string(200, ' '));
+  EXPECT_EQ(body.rfind("HTTP/1.1 408", 0), 0u) << body;
+  EXPECT_NE(body.find("body"), std::string::npos);
+  EXPECT_LT(body_took, 8s);
+  // An idle connection is closed without an answer.
+  int fd = Connect(runner->port());
+  EXPECT_EQ(ReadToClose(fd), "");
+  ::close(fd);
+  auto client = runner->Client();
+  auto r = client.Send("GET", "/healthz");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(HttpHostile, SigtermEndsAStreamPastTheDrainDeadlineWithErrorAndDone) {
+  auto runner = Runner::Start(SmallModel(), {"--drain-timeout-s", "0", "--parallel", "1", "--context", "4096"});
+  ASSERT_TRUE(runner);
+  int fd = Connect(runner->port());
+  std::string body = R"({"prompt":"hello","max_tokens":4000,"stream":true})";
+  SendAll(fd, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                  "\r\n\r\n" + body);
+  char buf[4096];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);  // the stream has started
+  ASSERT_GT(n, 0);
+  runner->process().Signal(SIGTERM);
+  std::string out = std::string(buf, static_cast<size_t>(n)) + ReadToClose(fd);
+  ::close(fd);
+  EXPECT_NE(out.find("data: [DONE]"), std::string::npos) << out.substr(out.size() > 800 ? out.size() - 800 : 0);
+  bool error_or_finished = out.find("server_shutting_down") != std::string::npos ||
+                           out.find("finish_reason\":\"length") != std::string::npos;
+  EXPECT_TRUE(error_or_finished);
+  EXPECT_TRUE(runner->process().WaitFor(10s));
+  // New connections are refused once it stopped accepting.
+  EXPECT_LT(Connect(runner->port()), 0);
+}
+
+}  // namespace
+}  // namespace cohost::testing
