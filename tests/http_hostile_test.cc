@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "support/harness.h"
+#include "support/serve.h"
 
 namespace cohost::testing {
 namespace {
@@ -73,6 +74,25 @@ TEST(HttpHostile, InvalidUtf8IsBadRequestNaming_body) {
     EXPECT_NE(out.find("\"param\":\"body\""), std::string::npos) << out;
   }
   EXPECT_EQ(runner->Log().find("handler failed"), std::string::npos);
+}
+
+TEST(HttpHostile, ServeAnswersInvalidUtf8And411AndPutOnItsFrontDoorAndControlApi) {
+  TempDir dir;
+  Serve serve(dir.path(), WriteInventory(dir, 1, 4096));
+  ASSERT_GT(serve.port(), 0) << serve.Log();
+  std::string body = "{\"model\":\"x\xff\",\"messages\":[{\"role\":\"user\",\"content\":\"h\xffi\"}]}";
+  for (std::string target : {"/v1/chat/completions", "/v1/completions", "/v1/endpoints"}) {
+    std::string out = Exchange(serve.port(), "POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << target << ": " << out;
+  }
+  std::string out = Exchange(serve.port(), "POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\n\r\n{}");
+  EXPECT_NE(out.find(" 411 "), std::string::npos) << out;
+  out = Exchange(serve.port(), "PUT /v1/endpoints/main HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                               "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(out.rfind("HTTP/1.1 405", 0), 0u) << out;
+  EXPECT_NE(out.find("Allow: GET, DELETE"), std::string::npos) << out;
+  EXPECT_EQ(serve.Log().find("handler failed"), std::string::npos);
 }
 
 TEST(HttpHostile, PostWithoutContentLengthIs411) {
