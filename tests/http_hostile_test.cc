@@ -159,9 +159,9 @@ TEST(HttpHostile, SigtermEndsAStreamPastTheDrainDeadlineWithErrorAndDone) {
   std::string out = std::string(buf, static_cast<size_t>(n)) + ReadToClose(fd);
   ::close(fd);
   EXPECT_NE(out.find("data: [DONE]"), std::string::npos) << out.substr(out.size() > 800 ? out.size() - 800 : 0);
-  bool error_or_finished = out.find("server_shutting_down") != std::string::npos ||
-                           out.find("finish_reason\":\"length") != std::string::npos;
-  EXPECT_TRUE(error_or_finished);
+  // 4000 tokens take seconds; SIGTERM came after the first bytes, with no drain time.
+  EXPECT_NE(out.find("server_shutting_down"), std::string::npos);
+  EXPECT_LT(out.find("server_shutting_down"), out.find("data: [DONE]"));
   EXPECT_TRUE(runner->process().WaitFor(10s));
   // New connections are refused once it stopped accepting.
   EXPECT_LT(Connect(runner->port()), 0);
