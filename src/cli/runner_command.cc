@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/http_flags.h"
 #include "core/log.h"
 #include "runner/runner_main.h"
 #include "runner/standby.h"
@@ -113,6 +114,7 @@ void AddRunnerCommand(CLI::App& app) {
                   "fit KV cache and buffers within this many MiB, shrinking the micro-batch if needed, "
                   "or exit (0 = no limit)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--http-threads", o->server.threads, "HTTP I/O threads")->capture_default_str();
+  AddHttpLimitFlags(cmd, o->server.limits);
   auto flash_attn = std::make_shared<std::string>("auto");
   cmd->add_option("--flash-attn", *flash_attn, "flash attention: auto (llama.cpp decides), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}))

@@ -16,6 +16,7 @@
 #include "agent/overhead_probe.h"
 #include "agent/process_memory.h"
 #include "agent/standby_pool.h"
+#include "cli/http_flags.h"
 #include "cli/serve_setup.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
@@ -25,6 +26,7 @@
 #include "core/metric_names.h"
 #include "core/metrics.h"
 #include "engine/synthetic_model.h"
+#include "net/descriptor_limit.h"
 #include "router/router.h"
 #include "store/sqlite_store.h"
 #include "sys/file_lock.h"
@@ -45,6 +47,7 @@ struct ServeFlags {
   std::string standby_runners = "auto";
   std::string mps = "auto";
   int64_t process_overhead_mib = -1;  // -1: measure it
+  net::HttpLimits http;
 };
 
 int64_t NowMs() {
@@ -172,6 +175,7 @@ DeviceInventory WithOverheads(DeviceInventory inv, const std::map<std::string, a
 
 int Run(const ServeFlags& f) {
   log::SetComponent("serve");
+  net::RaiseDescriptorLimit();
   // No llama.cpp runtime here: with a CUDA build, initialising it would create a CUDA context
   // (~500 MiB of device memory) that serve would hold outside every reservation. Engine work runs
   // in short-lived children (agent/engine_child.h).
@@ -290,6 +294,7 @@ int Run(const ServeFlags& f) {
   so.host = f.host;
   so.port = f.port;
   so.threads = f.http_threads;
+  so.limits = f.http;
   auto server = net::HttpServer::Create(so, [&](net::Exchange& ex) -> net::asio::awaitable<void> {
     if (ex.request().target() == "/metrics" && ex.request().method() == net::http::verb::get) {
       co_return co_await ex.Respond(net::http::status::ok, metrics.Exposition(),
@@ -338,9 +343,16 @@ int Run(const ServeFlags& f) {
     controller = nullptr;  // the HTTP server has stopped: no hook is running
   });
   net::asio::signal_set signals((*server)->io_context(), SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (!ec) (*server)->Stop();
-  });
+  // SIGTERM/SIGINT: drain (net::HttpServer::Shutdown), then the copies stop below; a second
+  // signal stops at once.
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        log::Info("stopping", {{"signal", sig}});
+        (*server)->Shutdown();
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
   log::Info("listening", {{"address", (*server)->address()}, {"port", (*server)->port()},
                           {"data_dir", f.data_dir}});
   (*server)->Run();
@@ -381,6 +393,7 @@ void AddServeCommand(CLI::App& app) {
                   "reservation (-1: measure it per device type with a probe runner at start-up, cached in the data dir)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{-1}, int64_t{1} << 30));
+  AddHttpLimitFlags(cmd, f->http);
   cmd->callback([f] { throw CLI::RuntimeError(Run(*f)); });
 }
 

@@ -67,6 +67,15 @@ StatusOr<int64_t> ExpectedRevision(const json& patch, int64_t current) {
   return it->get<int64_t>();
 }
 
+// The methods a control API path answers, for the Allow header of a 405.
+std::string AllowedMethods(std::string_view path) {
+  if (path == kEndpoints) return "GET, POST";
+  if (Under(path, kEndpoints)) return "GET, DELETE";
+  if (path == kComponents) return "GET, POST";
+  if (Under(path, kComponents)) return "GET, PATCH, DELETE";
+  return "GET";
+}
+
 Status MethodNotAllowed(net::http::verb method, std::string_view path) {
   return Status(StatusCode::kUnimplemented,
                 std::string(net::http::to_string(method)) + " is not allowed on " + std::string(path),
@@ -91,10 +100,11 @@ net::asio::awaitable<void> ControlApi::Handle(net::Exchange& ex) {
   StatusOr<Reply> reply = Route(ex.request().method(), path, query, ex.request().body());
   if (!reply.ok()) {
     Status st = reply.status();
-    auto code = st.field() == "method" && st.code() == StatusCode::kUnimplemented
-                    ? status::method_not_allowed
-                    : net::HttpStatusFor(st);
-    co_return co_await ex.RespondError(code, st);
+    if (st.field() == "method" && st.code() == StatusCode::kUnimplemented) {
+      const net::Headers allow(1, {"Allow", AllowedMethods(path)});
+      co_return co_await ex.RespondError(status::method_not_allowed, st, allow);
+    }
+    co_return co_await ex.RespondError(net::HttpStatusFor(st), st);
   }
   co_await ex.Respond(reply->status, reply->body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
@@ -123,7 +133,7 @@ StatusOr<ControlApi::Reply> ControlApi::Route(net::http::verb method, std::strin
     if (name.empty() && method == verb::post) return CreateComponent(body);
     if (name.empty() && method == verb::get) return ListComponentsReply();
     if (!name.empty() && method == verb::get) return DescribeComponent(name);
-    if (!name.empty() && (method == verb::patch || method == verb::put)) return UpdateComponent(name, body);
+    if (!name.empty() && method == verb::patch) return UpdateComponent(name, body);
     if (!name.empty() && method == verb::delete_) return DeleteComponent(name);
     return MethodNotAllowed(method, path);
   }

@@ -241,5 +241,24 @@ TEST_F(ControlApiTest, DeleteTellsTheHookAndEventsIncludeCopiesAndPendingOnes) {
   EXPECT_EQ(deleted_.size(), 1u);  // only acknowledged deletes
 }
 
+TEST_F(ControlApiTest, PutIsNotPatchAndA405ListsTheAllowedMethods) {
+  CreateMain();
+  ASSERT_EQ(Call("POST", "/v1/inference-components", Component()).status, 201);
+  auto r = client_->Send("PUT", "/v1/inference-components/chat", R"({"priority": 10})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 405);
+  std::string allow;
+  for (const auto& [k, v] : r->headers)
+    if (k == "Allow") allow = v;
+  EXPECT_EQ(allow, "GET, PATCH, DELETE");
+  EXPECT_NE(Call("GET", "/v1/inference-components/chat").body.value("priority", 0), 10);
+}
+
+TEST_F(ControlApiTest, InvalidUtf8IsABadRequestNamingTheBody) {
+  auto r = Call("POST", "/v1/endpoints", "{\"name\": \"m\xff\"}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["error"]["param"], "body");
+}
+
 }  // namespace
 }  // namespace cohost::control

@@ -3,16 +3,30 @@
 // Each connection is one coroutine on its own strand, so thousands of idle or streaming clients
 // need no thread each. A handler is a coroutine that answers one Exchange: a whole response, or a
 // Server-Sent Events stream written as chunks. Requests larger than the body limit are answered
-// 413 without reading the body; malformed requests get 400; a handler that throws gets 500.
+// 413 without reading the body; malformed requests get 400; a POST, PUT or PATCH with neither
+// Content-Length nor chunked encoding gets 411 (the body's end would be unknown); a handler
+// that throws gets 500 (400 when it threw on invalid UTF-8 in the request).
+//
+// Hostile clients (HttpLimits): reading a request's headers and its body each have a deadline
+// (408 and close past it), an idle connection is closed after its own; connections past the
+// cap, or arriving while the process is out of descriptors, get 503 and are closed at once
+// (a reserve descriptor makes that answer possible), and accepting backs off instead of
+// spinning. Responses are never bounded in time.
+//
+// Shutdown(): stops accepting, lets in-flight requests finish until the drain deadline, then
+// ends open event streams with an error event and [DONE] (503 for requests not yet answered),
+// and stops.
 //
 // Threads: Run() drives the io_context on `threads` threads and returns after Stop().
-// Stop() may be called from any thread (or a signal handler thread).
+// Stop() and Shutdown() may be called from any thread (or a signal handler thread).
 #pragma once
 
 #include <boost/asio.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +34,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "net/http_limits.h"
 
 namespace cohost::net {
 
@@ -82,6 +97,13 @@ class Exchange {
 
   bool keep_alive() const { return keep_alive_; }
 
+  // Ends this exchange on the server's behalf (the drain deadline passed): an open event stream
+  // gets an error event (after a blank line that closes a half-written one) and "data: [DONE]",
+  // then its last chunk; an exchange not yet answered gets 503; another chunked body is cut.
+  // The handler's later writes are dropped and report the client gone. While the handler is
+  // writing a chunk, the end is written right after it. Runs on the connection's strand.
+  asio::awaitable<void> EndForShutdown(std::string message);
+
  private:
   // The state UnlessDisconnected shares with its peeking receive's handler.
   struct DisconnectWatch {
@@ -92,11 +114,20 @@ class Exchange {
   };
   std::shared_ptr<DisconnectWatch> StartDisconnectWatch();
   void StopDisconnectWatch(DisconnectWatch& watch);
+  // Writes one chunk of the body, keeping the end of the body for EndForShutdown().
+  asio::awaitable<bool> WriteChunk(std::string_view raw);
+  asio::awaitable<void> WriteShutdownEnd();
 
   Socket& socket_;
   Request request_;
   bool responded_ = false;
   bool keep_alive_ = true;
+  bool event_stream_ = false;     // a chunked text/event-stream response has started
+  bool body_ended_ = false;       // the last chunk was sent, or the body was cut
+  bool writing_ = false;          // a chunk write is in progress
+  bool closed_by_server_ = false; // EndForShutdown() took over: the handler's writes are dropped
+  std::string shutdown_message_;  // set while an EndForShutdown() waits for a write to finish
+  std::string body_tail_;         // the body's last two bytes
 };
 
 template <typename T>
@@ -119,6 +150,7 @@ struct ServerOptions {
   std::string unix_socket;         // when set, listen here instead of TCP
   size_t max_body_bytes = 1 << 20; // larger request bodies get 413
   int threads = 1;                 // io threads
+  HttpLimits limits;               // connections, read deadlines, drain deadline
 };
 
 class HttpServer {
@@ -134,12 +166,30 @@ class HttpServer {
 
   // Accepts and serves until Stop(). Blocks the calling thread (plus threads-1 more).
   void Run();
+  // Stops at once: open connections are dropped where they are.
   void Stop();
+  // Graceful stop: closes the listening socket (new connections are refused), answers requests
+  // arriving on open connections 503 and closes idle ones, lets in-flight requests run until
+  // limits.drain_timeout_s, ends what is still open (Exchange::EndForShutdown), waits up to
+  // 2 s for those handlers to return, then Stop(). A second call stops at once.
+  void Shutdown();
+
+  // Connections open now, and requests in a handler now. Any thread.
+  int open_connections() const { return connections_.load(); }
+  int in_flight() const { return in_flight_.load(); }
 
  private:
+  struct Connection;
   HttpServer(const ServerOptions& options, Handler handler);
   asio::awaitable<void> Accept();
   asio::awaitable<void> Serve(Socket socket);
+  asio::awaitable<void> ServeRequests(Socket& socket, Connection& conn);
+  asio::awaitable<void> Drain();
+  // Accepts what waits in the backlog with the reserve descriptor, answering each 503. Returns
+  // how many it refused.
+  int RefuseWithReserve();
+  // Runs `fn` on the strand of every open connection.
+  void ForEachConnection(const std::function<void(Connection&)>& fn);
 
   ServerOptions options_;
   Handler handler_;
@@ -147,6 +197,13 @@ class HttpServer {
   asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
   int port_ = 0;
   bool is_tcp_ = true;
+  int max_connections_ = 0;  // constant after Create()
+  int reserve_fd_ = -1;      // used by the accepting coroutine only
+  std::atomic<int> connections_{0};
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> draining_{false};
+  std::mutex connections_mu_;
+  std::vector<std::shared_ptr<Connection>> open_;  // guarded by connections_mu_
 };
 
 }  // namespace cohost::net

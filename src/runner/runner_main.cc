@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "engine/llama_runtime.h"
 #include "engine/memory_fit.h"
+#include "net/descriptor_limit.h"
 
 namespace cohost::runner {
 namespace {
@@ -95,6 +96,7 @@ int RunRunner(RunnerOptions options) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() == 1) return 1;  // the parent is already gone
   }
+  net::RaiseDescriptorLimit();
   // Start-up phases, logged with the "ready" line so a cold start can be taken apart.
   const double before_main_s = SinceProcessStart();
   const Clock::time_point t_main = Clock::now();
@@ -147,11 +149,15 @@ int RunRunner(RunnerOptions options) {
   (*scheduler)->Start();
 
   net::asio::signal_set signals((*server)->io_context(), SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    log::Info("stopping", {{"signal", sig}});
-    (*server)->Stop();
-  });
+  // SIGTERM/SIGINT: drain (net::HttpServer::Shutdown); a second signal stops at once.
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        log::Info("stopping", {{"signal", sig}});
+        (*server)->Shutdown();
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
   log::Info("listening", {{"address", (*server)->address()},
                           {"port", (*server)->port()},
                           {"model", options.service.model_name},
