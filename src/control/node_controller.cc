@@ -45,7 +45,8 @@ NodeController::NodeController(store::StateStore& store, ControlApi& api, Device
                            [this](const std::string& id, const std::string& reason, const std::string& message) {
                              Record(id, reason, message);
                            },
-                           options_.overheads}) {
+                           options_.overheads}),
+      claims_(store) {
   std::filesystem::create_directories(options_.runtime_dir);
 }
 
@@ -119,6 +120,7 @@ void NodeController::Tick(agent::SupervisorTime now) {
   }
   in_flight_ = options_.copy_in_flight ? options_.copy_in_flight() : std::map<std::string, int64_t>{};
   TrackIdle(now);
+  claims_.Refresh();
   std::vector<policy::ComponentView> views;
   for (const InferenceComponent& s : *specs) {
     Known& k = known_[s.name];
@@ -134,10 +136,12 @@ void NodeController::Tick(agent::SupervisorTime now) {
     v.desired_copies = options_.autoscaler ? options_.autoscaler->Desired(s) : s.copies.initial;
     auto freed = evicting_for_.find(s.name);
     v.evicted_for = freed != evicting_for_.end() && !freed->second.empty();
+    v.dedicated = claims_.Dedicated(s.endpoint);
     desired[s.name] = v.desired_copies;
     views.push_back(std::move(v));
   }
   policy::NodeSnapshot node = policy::SnapshotFromInventory(inventory_);
+  claims_.Seed(&node);
   std::vector<policy::CopyView> copy_views;
   for (auto& [id, c] : copies_) {
     agent::CopyState st = c.supervisor->state();
@@ -168,6 +172,7 @@ void NodeController::Tick(agent::SupervisorTime now) {
       if (spec.name == s.component) StartCopy(spec, s, now);
     }
     (void)policy::ApplyAssignment(s.assignment, &node);
+    claims_.Claim(s.assignment, inventory_);
   }
   for (const auto& u : plan.unplaced) {
     std::string& last = last_unplaced_[u.component];
@@ -184,11 +189,14 @@ void NodeController::Tick(agent::SupervisorTime now) {
   // requests held: room may come.)
   unplaceable_.clear();
   if (!plan.unplaced.empty()) {
-    const policy::NodeSnapshot empty = policy::SnapshotFromInventory(inventory_);
+    // Devices dedicated endpoints own stay theirs however the copies come and go.
+    policy::NodeSnapshot empty = policy::SnapshotFromInventory(inventory_);
+    claims_.Seed(&empty);
     for (const auto& u : plan.unplaced) {
       auto spec = std::find_if(specs->begin(), specs->end(),
                                [&](const InferenceComponent& s) { return s.name == u.component; });
-      if (spec != specs->end() && !policy::PlaceCopy(empty, spec->compute, spec->placement).ok())
+      if (spec != specs->end() &&
+          !policy::PlaceCopy(empty, spec->compute, claims_.TenancyOf(spec->endpoint), spec->placement).ok())
         unplaceable_[u.component] = u.reason.message();
     }
   }
@@ -308,6 +316,7 @@ void NodeController::Evict(const std::vector<InferenceComponent>& specs, const p
     requester.priority = spec.priority;
     requester.need = spec.compute;
     requester.strategy = spec.placement;
+    requester.tenancy = claims_.TenancyOf(spec.endpoint);
     // Cold: a request waits for the component's first copy.
     requester.cold = held(spec.name) > 0 && live[spec.name] == 0;
     std::vector<policy::EvictionCandidate> candidates;
@@ -349,6 +358,8 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
   std::map<std::string, router::ComponentRoute> routes;
   std::map<std::string, std::pair<int64_t, int64_t>> reserved;  // device -> (mib, share)
   std::map<std::string, int> reservations;                      // device -> copies
+  std::map<std::string, policy::DeviceTenants> tenants;         // device -> owner, copies
+  for (const auto& [device, endpoint] : claims_.owners()) tenants[device].owner = endpoint;
   std::map<std::string, int> loading;                           // component -> copies loading
   std::vector<std::string> ready_ids;
   // Copy choice is per endpoint (least outstanding by default).
@@ -383,6 +394,7 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
         reserved[d.device_id].first += d.memory_mib;
         reserved[d.device_id].second += d.share_milli;
         ++reservations[d.device_id];
+        if (st != agent::CopyState::kStopped) tenants[d.device_id].Add(c.assignment.tenancy);
       }
     }
     json copy = {{"id", id}, {"state", agent::CopyStateName(st)}, {"devices", devices}};
@@ -446,6 +458,9 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
     const agent::ShareEnforcement shares = agent::DeviceShareEnforcement(d, options_.mps);
     entry["shares_enforced"] = shares.enforced;
     entry["shares_enforcement"] = shares.reason;
+    const policy::DeviceTenants& held = tenants[d.id];
+    entry["tenancy"] = held.Kind();
+    entry["owner"] = held.owner.empty() ? json(nullptr) : json(held.owner);
     devices.push_back(std::move(entry));
   }
   std::lock_guard<std::mutex> l(mu_);

@@ -28,6 +28,7 @@
 #include "agent/process_memory.h"
 #include "control/autoscaler.h"
 #include "control/control_api.h"
+#include "control/device_claims.h"
 #include "control/memory_monitor.h"
 #include "core/device.h"
 #include "core/metrics.h"
@@ -82,8 +83,9 @@ class NodeController {
   // The "status" object of a component for the control API.
   nlohmann::json ComponentStatus(const std::string& component) const;
   // GET /v1/devices: devices, virtual or not, with their reservations, per-process overhead, the
-  // memory their copies use, and whether compute shares on each are enforced ("shares_enforced",
-  // "shares_enforcement": the reason).
+  // memory their copies use, whether compute shares on each are enforced ("shares_enforced",
+  // "shares_enforcement": the reason), and who holds it ("tenancy": "dedicated", "shared" or
+  // "free"; "owner": the dedicated endpoint, or null).
   nlohmann::json Devices() const;
 
  private:
@@ -149,6 +151,7 @@ class NodeController {
   agent::SupervisorTime next_scrape_{};       // when ScrapeCopyStats runs next
   agent::SupervisorTime next_memory_{};       // when MeasureMemory runs next
   MemoryMonitor memory_;
+  DeviceClaims claims_;  // devices dedicated endpoints own
   int next_copy_ = 1;
 
   // Snapshot for other threads, guarded by mu_.
