@@ -15,7 +15,8 @@ namespace {
 // Device id -> the /v1/devices entry of each accelerator (the host is left out).
 std::map<std::string, json> Accelerators(Serve& serve) {
   std::map<std::string, json> out;
-  for (const json& d : serve.Call("GET", "/v1/devices").body["devices"]) {
+  const JsonResponse reply = serve.Call("GET", "/v1/devices");  // outlives the loop
+  for (const json& d : reply.body["devices"]) {
     if (d["id"] != "cpu") out[d["id"].get<std::string>()] = d;
   }
   return out;
