@@ -64,7 +64,8 @@ NodeController::NodeController(store::StateStore& store, ControlApi& api, Device
                            [this](const std::string& id, const std::string& reason, const std::string& message) {
                              Record(id, reason, message);
                            },
-                           options_.overheads}) {
+                           options_.overheads}),
+      claims_(store) {
   std::filesystem::create_directories(options_.runtime_dir);
   if (options_.events == nullptr) own_events_ = std::make_unique<EventLog>(store_, EventLogOptions{});
   events_ = options_.events != nullptr ? options_.events : own_events_.get();
@@ -160,6 +161,7 @@ void NodeController::Tick(agent::SupervisorTime now) {
   }
   in_flight_ = options_.copy_in_flight ? options_.copy_in_flight() : std::map<std::string, int64_t>{};
   TrackIdle(now);
+  claims_.Refresh();
   std::vector<policy::ComponentView> views;
   for (const InferenceComponent& s : *specs) {
     Known& k = known_[s.name];
@@ -175,10 +177,12 @@ void NodeController::Tick(agent::SupervisorTime now) {
     v.desired_copies = options_.autoscaler ? options_.autoscaler->Desired(s) : s.copies.initial;
     auto freed = evicting_for_.find(s.name);
     v.evicted_for = freed != evicting_for_.end() && !freed->second.empty();
+    v.dedicated = claims_.Dedicated(s.endpoint);
     desired[s.name] = v.desired_copies;
     views.push_back(std::move(v));
   }
   policy::NodeSnapshot node = policy::SnapshotFromInventory(inventory_);
+  claims_.Seed(&node);
   std::vector<policy::CopyView> copy_views;
   for (auto& [id, c] : copies_) {
     agent::CopyState st = c.supervisor->state();
@@ -209,6 +213,7 @@ void NodeController::Tick(agent::SupervisorTime now) {
       if (spec.name == s.component) StartCopy(spec, s, now);
     }
     (void)policy::ApplyAssignment(s.assignment, &node);
+    claims_.Claim(s.assignment, inventory_);
   }
   // Why components lack copies: unplaced (no room now: CopyUnplaced), or failed (as many copies
   // of the current spec failed as are wanted: CopyFailed, with the copies' last error).
@@ -241,11 +246,14 @@ void NodeController::Tick(agent::SupervisorTime now) {
   // requests held: room may come.)
   unplaceable_.clear();
   if (!plan.unplaced.empty()) {
-    const policy::NodeSnapshot empty = policy::SnapshotFromInventory(inventory_);
+    // Devices dedicated endpoints own stay theirs however the copies come and go.
+    policy::NodeSnapshot empty = policy::SnapshotFromInventory(inventory_);
+    claims_.Seed(&empty);
     for (const auto& u : plan.unplaced) {
       auto spec = std::find_if(specs->begin(), specs->end(),
                                [&](const InferenceComponent& s) { return s.name == u.component; });
-      if (spec != specs->end() && !policy::PlaceCopy(empty, spec->compute, spec->placement).ok())
+      if (spec != specs->end() &&
+          !policy::PlaceCopy(empty, spec->compute, claims_.TenancyOf(spec->endpoint), spec->placement).ok())
         unplaceable_[u.component] = u.reason.message();
     }
   }
@@ -374,6 +382,7 @@ void NodeController::Evict(const std::vector<InferenceComponent>& specs, const p
     requester.priority = spec.priority;
     requester.need = spec.compute;
     requester.strategy = spec.placement;
+    requester.tenancy = claims_.TenancyOf(spec.endpoint);
     // Cold: a request waits for the component's first copy.
     requester.cold = held(spec.name) > 0 && live[spec.name] == 0;
     std::vector<policy::EvictionCandidate> candidates;
@@ -415,6 +424,8 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
   std::map<std::string, router::ComponentRoute> routes;
   std::map<std::string, std::pair<int64_t, int64_t>> reserved;  // device -> (mib, share)
   std::map<std::string, int> reservations;                      // device -> copies
+  std::map<std::string, policy::DeviceTenants> tenants;         // device -> owner, copies
+  for (const auto& [device, endpoint] : claims_.owners()) tenants[device].owner = endpoint;
   std::map<std::string, int> loading;                           // component -> copies loading
   std::vector<std::string> ready_ids;
   std::set<std::string> published;  // components routed after this tick
@@ -450,6 +461,7 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
         reserved[d.device_id].first += d.memory_mib;
         reserved[d.device_id].second += d.share_milli;
         ++reservations[d.device_id];
+        if (st != agent::CopyState::kStopped) tenants[d.device_id].Add(c.assignment.tenancy);
       }
     }
     json copy = {{"id", id}, {"state", agent::CopyStateName(st)}, {"devices", devices}};
@@ -523,6 +535,9 @@ void NodeController::Publish(const std::vector<InferenceComponent>& specs, const
     const agent::ShareEnforcement shares = agent::DeviceShareEnforcement(d, options_.mps);
     entry["shares_enforced"] = shares.enforced;
     entry["shares_enforcement"] = shares.reason;
+    const policy::DeviceTenants& held = tenants[d.id];
+    entry["tenancy"] = held.Kind();
+    entry["owner"] = held.owner.empty() ? json(nullptr) : json(held.owner);
     devices.push_back(std::move(entry));
   }
   std::lock_guard<std::mutex> l(mu_);

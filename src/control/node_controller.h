@@ -30,6 +30,7 @@
 #include "control/autoscaler.h"
 #include "control/control_api.h"
 #include "control/event_log.h"
+#include "control/device_claims.h"
 #include "control/memory_monitor.h"
 #include "core/device.h"
 #include "core/metrics.h"
@@ -89,8 +90,9 @@ class NodeController {
   // copy fits nowhere now) or "CopyFailed" (its copies failed; the message has their last error).
   nlohmann::json ComponentStatus(const std::string& component) const;
   // GET /v1/devices: devices, virtual or not, with their reservations, per-process overhead, the
-  // memory their copies use, and whether compute shares on each are enforced ("shares_enforced",
-  // "shares_enforcement": the reason).
+  // memory their copies use, whether compute shares on each are enforced ("shares_enforced",
+  // "shares_enforcement": the reason), and who holds it ("tenancy": "dedicated", "shared" or
+  // "free"; "owner": the dedicated endpoint, or null).
   nlohmann::json Devices() const;
 
  private:
@@ -169,6 +171,7 @@ class NodeController {
   agent::SupervisorTime next_scrape_{};       // when ScrapeCopyStats runs next
   agent::SupervisorTime next_memory_{};       // when MeasureMemory runs next
   MemoryMonitor memory_;
+  DeviceClaims claims_;  // devices dedicated endpoints own
   // Copy ids are "<component>-<n>" with n counting up across the node's life: at start it
   // continues after the highest n among the runner logs in runtime_dir, so a restarted serve
   // does not reuse an id (nor append to its log).

@@ -7,7 +7,7 @@ namespace cohost::policy {
 namespace {
 
 bool Fits(const NodeSnapshot& node, const EvictionRequester& r, Assignment* out) {
-  StatusOr<Assignment> a = PlaceCopy(node, r.need, r.strategy);
+  StatusOr<Assignment> a = PlaceCopy(node, r.need, r.tenancy, r.strategy);
   if (!a.ok()) return false;
   if (out != nullptr) *out = *a;
   return true;

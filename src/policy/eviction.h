@@ -48,6 +48,10 @@ struct EvictionRequester {
   int priority = 0;   // 0..100
   Requirements need;  // one copy's requirements
   PlacementStrategy strategy = PlacementStrategy::kBinpack;
+  // Its endpoint: where its copy may go (policy/tenancy.h). Evicting copies of a dedicated
+  // endpoint never makes room for another endpoint (the devices stay the owner's), so such
+  // copies are never chosen for one; evicting shared copies can free a device for a dedicated one.
+  Tenancy tenancy;
   // Requests are held for it and it has no copy ready or starting. Only a cold requester may
   // reclaim idle copies of equal priority.
   bool cold = false;

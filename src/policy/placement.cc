@@ -69,6 +69,8 @@ const char* PlacementResourceName(PlacementResource resource) {
       return "memory";
     case PlacementResource::kCpu:
       return "cpu";
+    case PlacementResource::kTenancy:
+      return "tenancy";
   }
   return "unknown";
 }
@@ -322,6 +324,51 @@ PlacementRefusal RefuseCpu(const NodeSnapshot& snapshot, const Demand& demand) {
   return r;
 }
 
+// "device gpu1 is dedicated to endpoint \"big\"; device gpu2 ...", at most eight entries.
+std::string ListBars(const NodeSnapshot& snapshot, const Tenancy& tenancy,
+                     const std::vector<size_t>& barred) {
+  constexpr size_t kMaxListed = 8;
+  std::string out;
+  for (size_t n = 0; n < barred.size() && n < kMaxListed; ++n) {
+    const DeviceLoad& d = snapshot.devices[barred[n]];
+    out += (out.empty() ? "" : "; ") + d.tenants.BarFor(tenancy, d.id);
+  }
+  if (barred.size() > kMaxListed) {
+    out += "; and " + std::to_string(barred.size() - kMaxListed) + " more";
+  }
+  return out;
+}
+
+std::string EndpointOf(const Tenancy& tenancy) {
+  const std::string kind = tenancy.dedicated ? "dedicated" : "shared";
+  if (tenancy.endpoint.empty()) return "the copy's " + kind + " endpoint";
+  return kind + " endpoint \"" + tenancy.endpoint + "\"";
+}
+
+// The copy's endpoint may use fewer devices than it needs (`allowed` < count), or the copy fits
+// now only by using devices it may not use (`fitting` allowed devices fit it).
+PlacementRefusal RefuseTenancy(const NodeSnapshot& snapshot, const Demand& demand,
+                               const Tenancy& tenancy, const std::vector<size_t>& allowed,
+                               const std::vector<size_t>& barred, size_t fitting) {
+  PlacementRefusal r;
+  r.resource = PlacementResource::kTenancy;
+  r.needed = demand.count;
+  r.available = static_cast<int64_t>(fitting);
+  r.missing = r.needed - r.available;
+  r.devices = Ids(snapshot, barred);
+  const std::string bars = " [" + ListBars(snapshot, tenancy, barred) + "]";
+  if (allowed.size() < static_cast<size_t>(demand.count)) {
+    r.message = "not enough devices " + EndpointOf(tenancy) + " may use: the copy needs " +
+                Plural(demand.count, "accelerator device", "accelerator devices") + "; " +
+                std::to_string(allowed.size()) + " of the node's " +
+                std::to_string(allowed.size() + barred.size()) + " are open to it" + bars;
+  } else {
+    r.message = "no room for the copy on the devices " + EndpointOf(tenancy) +
+                " may use; it would fit only on devices of other endpoints" + bars;
+  }
+  return r;
+}
+
 Status CheckSnapshot(const NodeSnapshot& snapshot) {
   std::set<std::string_view> seen;
   for (size_t i = 0; i < snapshot.devices.size(); ++i) {
@@ -336,45 +383,71 @@ Status CheckSnapshot(const NodeSnapshot& snapshot) {
 }  // namespace
 
 StatusOr<Assignment> PlaceCopy(const NodeSnapshot& snapshot, const Requirements& requirements,
-                               PlacementStrategy strategy, PlacementRefusal* refusal) {
+                               const Tenancy& tenancy, PlacementStrategy strategy,
+                               PlacementRefusal* refusal) {
   RETURN_IF_ERROR(requirements.Validate());
   RETURN_IF_ERROR(CheckSnapshot(snapshot));
   const Demand demand = MakeDemand(snapshot, requirements);
   const std::vector<size_t> of_kind = DevicesOfKind(snapshot, demand);
+  // Tenancy bars accelerator devices only; the host device is everyone's.
+  std::vector<size_t> allowed, barred;
+  for (size_t i : of_kind) {
+    const bool admits = demand.host || snapshot.devices[i].tenants.Admits(tenancy);
+    (admits ? allowed : barred).push_back(i);
+  }
 
   // Checked from the most lasting shortage to the most passing one: a node without enough
-  // devices never fits; share and memory free up as copies stop; CPU is node-wide.
+  // devices never fits; devices of other endpoints stay theirs while those exist; share and
+  // memory free up as copies stop; CPU is node-wide.
   std::optional<PlacementRefusal> refused;
   std::vector<size_t> share_ok, fitting;
-  for (size_t i : of_kind) {
+  for (size_t i : allowed) {
     if (ShareFits(snapshot.devices[i], demand)) share_ok.push_back(i);
     if (Fits(snapshot.devices[i], demand)) fitting.push_back(i);
   }
+  const size_t fitting_barred = static_cast<size_t>(std::count_if(
+      barred.begin(), barred.end(), [&](size_t i) { return Fits(snapshot.devices[i], demand); }));
   const size_t k = static_cast<size_t>(demand.count);
   if (of_kind.size() < k) {
     refused = RefuseDeviceCount(snapshot, demand, of_kind);
+  } else if (allowed.size() < k || (fitting.size() < k && fitting.size() + fitting_barred >= k)) {
+    refused = RefuseTenancy(snapshot, demand, tenancy, allowed, barred, fitting.size());
   } else if (share_ok.size() < k) {
-    refused = RefuseShare(snapshot, demand, of_kind, share_ok);
+    refused = RefuseShare(snapshot, demand, allowed, share_ok);
   } else if (fitting.size() < k) {
     refused = RefuseMemory(snapshot, demand, share_ok);
   } else if (demand.cpu > snapshot.cpu_free_milli()) {
     refused = RefuseCpu(snapshot, demand);
   }
   if (refused.has_value()) {
+    if (refused->resource != PlacementResource::kTenancy && !barred.empty()) {
+      refused->message += " (not counted: " + ListBars(snapshot, tenancy, barred) + ")";
+    }
     Status status = refused->ToStatus();
     if (refusal != nullptr) *refusal = std::move(*refused);
     return status;
   }
 
   RankByStrategy(snapshot, strategy, &fitting);
+  if (tenancy.dedicated) {  // its own devices before claiming another
+    std::stable_partition(fitting.begin(), fitting.end(), [&](size_t i) {
+      return snapshot.devices[i].tenants.owner == tenancy.endpoint;
+    });
+  }
   Assignment assignment;
   assignment.cpu_milli = demand.cpu;
+  assignment.tenancy = tenancy;
   for (size_t i : ChooseDevices(snapshot, fitting, demand.count, strategy)) {
     const DeviceLoad& d = snapshot.devices[i];
     assignment.devices.push_back(
         {d.id, MemoryOn(d, demand), demand.share, d.process_overhead_mib});
   }
   return assignment;
+}
+
+StatusOr<Assignment> PlaceCopy(const NodeSnapshot& snapshot, const Requirements& requirements,
+                               PlacementStrategy strategy, PlacementRefusal* refusal) {
+  return PlaceCopy(snapshot, requirements, Tenancy{}, strategy, refusal);
 }
 
 namespace {
@@ -416,6 +489,11 @@ Status ApplyAssignment(const Assignment& assignment, NodeSnapshot* snapshot) {
                                 Mib(d.memory_used_mib) + " used + " + Mib(amounts.first) + " > " +
                                 Mib(d.memory_mib));
     }
+    if (d.kind != DeviceKind::kCpu && !d.tenants.Admits(assignment.tenancy)) {
+      return FailedPrecondition("applying the assignment would put a copy of " +
+                                EndpointOf(assignment.tenancy) + " where it may not go: " +
+                                d.tenants.BarFor(assignment.tenancy, id));
+    }
     if (d.share_used_milli + amounts.second > share_cap) {
       return FailedPrecondition("applying the assignment would over-commit accelerator share on " +
                                 id + ": " + FormatMilli(d.share_used_milli) + " used + " +
@@ -432,6 +510,7 @@ Status ApplyAssignment(const Assignment& assignment, NodeSnapshot* snapshot) {
     DeviceLoad& d = *snapshot->Find(id);
     d.memory_used_mib += amounts.first;
     d.share_used_milli += amounts.second;
+    if (d.kind != DeviceKind::kCpu) d.tenants.Add(assignment.tenancy);
   }
   snapshot->cpu_used_milli += assignment.cpu_milli;
   return Status::Ok();
@@ -455,6 +534,8 @@ Status ReleaseAssignment(const Assignment& assignment, NodeSnapshot* snapshot) {
     DeviceLoad& d = *snapshot->Find(id);
     d.memory_used_mib -= amounts.first;
     d.share_used_milli -= amounts.second;
+    // A snapshot built with reservations but no tenants (e.g. by hand) has nothing to forget.
+    if (d.kind != DeviceKind::kCpu) (void)d.tenants.Remove(assignment.tenancy);
   }
   snapshot->cpu_used_milli -= assignment.cpu_milli;
   return Status::Ok();

@@ -21,6 +21,11 @@
 //   - Among devices that fit, binpack picks the fullest (least free accelerator share, then least
 //     free memory); spread picks the emptiest (most free share, then most free memory). Ties go to
 //     the device earlier in the snapshot, so results are deterministic.
+//   - Tenancy (policy/tenancy.h): on accelerator devices, a copy goes only where its endpoint may
+//     go: never on a device dedicated to another endpoint, and a dedicated endpoint's copy never
+//     on a device holding copies of another endpoint. A dedicated copy prefers devices its
+//     endpoint already owns (then the strategy's order), so it claims a new device only when its
+//     own are full. The host device is shared by all.
 //   - Placement is exact: when it refuses, no choice of devices would have fit.
 //
 // Thread safety: free functions over values; call from any thread.
@@ -33,6 +38,7 @@
 #include "core/device.h"
 #include "core/requirements.h"
 #include "core/status.h"
+#include "policy/tenancy.h"
 
 namespace cohost::policy {
 
@@ -46,6 +52,10 @@ struct DeviceLoad {
   int64_t share_used_milli = 0;  // accelerator share reserved, 0..1000; always 0 for kCpu
   // MiB each copy's process takes here on top of its own memory_mib (Device::process_overhead_mib).
   int64_t process_overhead_mib = 0;
+  // Its owner (a dedicated endpoint) and the copies on it by endpoint; ApplyAssignment and
+  // ReleaseAssignment keep the copies, the caller sets a lasting owner (e.g. from the store).
+  // Unused (empty) on the host device.
+  DeviceTenants tenants;
 
   int64_t memory_free_mib() const;   // total - used, never below 0
   int64_t share_free_milli() const;  // 1000 - used, never below 0; 0 for kCpu
@@ -85,6 +95,7 @@ struct DeviceReservation {
 struct Assignment {
   std::vector<DeviceReservation> devices;
   int64_t cpu_milli = 0;
+  Tenancy tenancy;  // whose copy it is (recorded on its accelerator devices when applied)
 
   std::vector<std::string> device_ids() const;
   // Sum over devices of memory_mib - process_overhead_mib: what the copy's llama.cpp buffers may
@@ -99,22 +110,25 @@ enum class PlacementResource {
   kAcceleratorShare,  // too few devices with enough free share (for k > 1: wholly unused devices)
   kMemory,            // devices with the share exist, but too few with enough free memory
   kCpu,               // the node's free CPU cores
+  kTenancy,           // the devices it would fit on belong to (or hold copies of) other endpoints
 };
 
-// "device_count", "accelerator_share", "memory", "cpu".
+// "device_count", "accelerator_share", "memory", "cpu", "tenancy".
 const char* PlacementResourceName(PlacementResource resource);
 
 // Why a copy does not fit, for callers (events, the API, the autoscaler) to act on.
 // Units: kDeviceCount devices; kAcceleratorShare milli-accelerators (for k > 1 whole devices it
 // counts the missing devices in thousandths, so 1000 = one device); kMemory MiB (the copy's
-// memory_mib plus the per-process overhead of the device the figures are about); kCpu milli-cores.
+// memory_mib plus the per-process overhead of the device the figures are about); kCpu milli-cores;
+// kTenancy devices (needed: the copy's device count; available: devices its endpoint may use that
+// fit it now).
 struct PlacementRefusal {
   PlacementResource resource = PlacementResource::kMemory;
   int64_t needed = 0;     // what the copy needs of the resource (per device for share and memory)
   int64_t available = 0;  // the best the node offers now
   int64_t missing = 0;    // needed - available: > 0
   // The devices the shortfall is on: those of the needed kind that lack the resource (empty for
-  // kCpu, which is node-wide).
+  // kCpu, which is node-wide; for kTenancy, those the copy's endpoint may not use).
   std::vector<std::string> devices;
   // A readable sentence naming the resource, the amounts and the devices.
   std::string message;
@@ -123,21 +137,33 @@ struct PlacementRefusal {
   Status ToStatus() const;
 };
 
-// Places one copy. Returns the assignment, or:
+// Places one copy of an endpoint's component (`tenancy`). Returns the assignment (with
+// `tenancy`), or:
 //   - InvalidArgument when `requirements` fail Validate() (naming the "compute.*" field) or the
 //     snapshot has two devices with one id ("snapshot.devices[i].id");
 //   - ResourceExhausted when the copy does not fit now; then *refusal, if not null, is filled in
 //     (its message is the status's message). *refusal is untouched on success or InvalidArgument.
+// A kTenancy refusal names each barred device and why ("device gpu1 is dedicated to endpoint
+// \"big\""); it is given when the copy's endpoint may use fewer devices than the copy needs, or
+// when the copy would fit now only by using barred devices. Other refusals, about the devices the
+// endpoint may use, end with the barred devices, if any.
 // The snapshot is not modified: call ApplyAssignment to reserve what was returned.
+StatusOr<Assignment> PlaceCopy(const NodeSnapshot& snapshot, const Requirements& requirements,
+                               const Tenancy& tenancy, PlacementStrategy strategy,
+                               PlacementRefusal* refusal = nullptr);
+// The same for a copy of no endpoint (Tenancy{}).
 StatusOr<Assignment> PlaceCopy(const NodeSnapshot& snapshot, const Requirements& requirements,
                                PlacementStrategy strategy, PlacementRefusal* refusal = nullptr);
 
-// Reserves `assignment` in *snapshot (so several copies can be placed in sequence). All or
-// nothing: NotFound when a device id is not in the snapshot; FailedPrecondition, leaving the
-// snapshot unchanged, when it would over-commit a device or the CPU (a stale assignment).
+// Reserves `assignment` in *snapshot (so several copies can be placed in sequence), and records
+// its tenancy on its accelerator devices (a dedicated copy makes its endpoint their owner). All
+// or nothing: NotFound when a device id is not in the snapshot; FailedPrecondition, leaving the
+// snapshot unchanged, when it would over-commit a device or the CPU, or put the copy on a device
+// its endpoint may not use (a stale assignment).
 Status ApplyAssignment(const Assignment& assignment, NodeSnapshot* snapshot);
 
-// Returns what `assignment` reserved. All or nothing: NotFound for an unknown device id;
+// Returns what `assignment` reserved and forgets its copy on its devices (their owner stays: an
+// owned device stays owned at zero copies). All or nothing: NotFound for an unknown device id;
 // FailedPrecondition, leaving the snapshot unchanged, when the snapshot holds less than the
 // assignment on some device or CPU (it was never applied, or was released twice).
 Status ReleaseAssignment(const Assignment& assignment, NodeSnapshot* snapshot);

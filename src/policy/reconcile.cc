@@ -102,7 +102,8 @@ ReconcilePlan Reconcile(const std::vector<ComponentView>& components,
       continue;
     }
     for (int i = 0; i < missing; ++i) {
-      auto a = PlaceCopy(node, c->spec.compute, c->spec.placement);
+      auto a = PlaceCopy(node, c->spec.compute, Tenancy{c->spec.endpoint, c->dedicated},
+                         c->spec.placement);
       if (!a.ok()) {
         plan.unplaced.push_back({c->spec.name, a.status()});
         break;

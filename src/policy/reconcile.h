@@ -50,6 +50,9 @@ struct ComponentView {
   // Copies of other components were evicted to make room for this one (policy/eviction.h) and
   // it has not been placed since: it is placed before other components of its priority.
   bool evicted_for = false;
+  // Its endpoint (spec.endpoint) is dedicated: its copies go only on devices of their own
+  // (policy/tenancy.h).
+  bool dedicated = false;
 };
 
 struct StartCopy {

@@ -545,7 +545,7 @@ TEST(SqliteStoreMemoryTest, InMemoryStoreWorks) {
 }
 
 TEST(StateStoreTest, ObjectKindNamesRoundTrip) {
-  for (ObjectKind kind : {kEndpoint, kComponent}) {
+  for (ObjectKind kind : {kEndpoint, kComponent, ObjectKind::kDeviceClaim}) {
     EXPECT_EQ(*ParseObjectKind(ObjectKindName(kind)), kind);
   }
   auto bad = ParseObjectKind("node");

@@ -10,16 +10,19 @@ const char* ObjectKindName(ObjectKind kind) {
       return "endpoint";
     case ObjectKind::kInferenceComponent:
       return "inference_component";
+    case ObjectKind::kDeviceClaim:
+      return "device_claim";
   }
   return "unknown";
 }
 
 StatusOr<ObjectKind> ParseObjectKind(std::string_view name) {
-  for (ObjectKind kind : {ObjectKind::kEndpoint, ObjectKind::kInferenceComponent}) {
+  for (ObjectKind kind :
+       {ObjectKind::kEndpoint, ObjectKind::kInferenceComponent, ObjectKind::kDeviceClaim}) {
     if (name == ObjectKindName(kind)) return kind;
   }
   return InvalidArgument("kind", "unknown object kind \"" + std::string(name) +
-                                     "\"; expected \"endpoint\" or \"inference_component\"");
+                                     "\"; expected \"endpoint\", \"inference_component\" or \"device_claim\"");
 }
 
 Precondition Precondition::Exists(ObjectKind kind, std::string name, std::string field) {

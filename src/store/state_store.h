@@ -53,9 +53,12 @@ namespace cohost::store {
 enum class ObjectKind {
   kEndpoint,            // "endpoint"
   kInferenceComponent,  // "inference_component"
+  // "device_claim": a device a dedicated endpoint owns, written by the node controller (name: the
+  // device id; spec: control/device_claims.h). Not part of the control API's desired state.
+  kDeviceClaim,
 };
 
-// "endpoint" or "inference_component" (as stored, and as used in error messages).
+// "endpoint", "inference_component" or "device_claim" (as stored, and as used in error messages).
 const char* ObjectKindName(ObjectKind kind);
 // The inverse of ObjectKindName; kInvalidArgument naming "kind" for any other string.
 StatusOr<ObjectKind> ParseObjectKind(std::string_view name);
